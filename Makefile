@@ -1,0 +1,58 @@
+# FixIt Runbooks — the README's commands.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PG_URL ?= postgres://postgres@127.0.0.1:5432/fixit
+REDIS_URL ?= redis://127.0.0.1:6379/15
+# Local development defaults; production sets these in the environment.
+RUN_ENV := DEBUG=$${DEBUG:-1} SECURE_SSL_REDIRECT=$${SECURE_SSL_REDIRECT:-0}
+
+.PHONY: install run migrate demo test test-postgres test-sqlite lint bench browser-deps clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(RUN_ENV) $(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(RUN_ENV) $(PY) manage.py seed_demo --if-empty
+
+# Web (gunicorn + whitenoise), Celery worker and beat; Ctrl-C stops all three.
+run: demo
+	@echo "FixIt Runbooks: http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
+	@trap 'kill 0' EXIT INT TERM; \
+	$(RUN_ENV) $(BIN)/celery -A fixit_runbooks worker --loglevel=INFO --concurrency=2 & \
+	$(RUN_ENV) $(BIN)/celery -A fixit_runbooks beat --loglevel=INFO & \
+	$(RUN_ENV) $(BIN)/gunicorn fixit_runbooks.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile - & \
+	wait
+
+browser-deps:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+lint: install
+	$(BIN)/ruff check .
+
+# The whole suite on PostgreSQL + Redis, then on the embedded default (SQLite + filesystem broker).
+test: install browser-deps lint test-postgres test-sqlite
+
+test-postgres: install
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) $(BIN)/pytest -q
+
+test-sqlite: install
+	env -u DATABASE_URL -u CELERY_BROKER_URL $(BIN)/pytest -q
+
+bench: install
+	$(PY) bench/page_throughput.py
+
+clean:
+	rm -rf var/test var/broker

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from runbooks.views import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("", include("runbooks.urls")),
+]
+
+handler400 = "fixit_runbooks.errors.bad_request"
+handler403 = "fixit_runbooks.errors.permission_denied"
+handler404 = "fixit_runbooks.errors.page_not_found"
+handler500 = "fixit_runbooks.errors.server_error"

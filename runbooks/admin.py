@@ -1,0 +1,72 @@
+from django.contrib import admin
+
+from .models import AlertName, AuditEvent, HistoryEntry, Revision, Runbook, Service, Tag, Team
+
+
+class AlertNameInline(admin.TabularInline):
+    model = AlertName
+    extra = 0
+    fields = ["name"]
+
+
+class HistoryEntryInline(admin.TabularInline):
+    model = HistoryEntry
+    extra = 0
+    fields = ["date", "trigger", "reference", "version", "summary", "reviewer"]
+    readonly_fields = ["version"]
+    show_change_link = True
+
+
+@admin.register(Runbook)
+class RunbookAdmin(admin.ModelAdmin):
+    list_display = ["title", "kind", "category", "severity", "owner", "team", "review_cadence", "next_review_due", "version"]
+    list_filter = ["kind", "category", "severity", "review_cadence", "team"]
+    search_fields = ["title", "slug", "summary", "alert_names__name"]
+    list_select_related = ["owner", "team", "current_revision"]
+    autocomplete_fields = ["owner", "related"]
+    filter_horizontal = ["services", "tags"]
+    readonly_fields = ["current_revision", "missing_sections", "created_at", "updated_at"]
+    inlines = [AlertNameInline, HistoryEntryInline]
+
+
+@admin.register(Revision)
+class RevisionAdmin(admin.ModelAdmin):
+    list_display = ["runbook", "number", "version", "author", "created_at", "change_summary"]
+    list_select_related = ["runbook", "author"]
+    search_fields = ["runbook__title", "change_summary"]
+    readonly_fields = [f.name for f in Revision._meta.fields]
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False  # revisions are immutable
+
+
+@admin.register(HistoryEntry)
+class HistoryEntryAdmin(admin.ModelAdmin):
+    list_display = ["runbook", "date", "trigger", "reference", "version", "reviewer"]
+    list_filter = ["trigger"]
+    list_select_related = ["runbook"]
+    search_fields = ["runbook__title", "reference", "summary", "reviewer"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "actor", "action", "object_repr"]
+    list_filter = ["action"]
+    list_select_related = ["actor"]
+    search_fields = ["object_repr", "action"]
+    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False  # the audit trail is append-only
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "lead"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name"]
+
+
+admin.site.register(Service, search_fields=["name"])
+admin.site.register(Tag, search_fields=["name"])
+admin.site.site_header = "FixIt Runbooks administration"

@@ -1,0 +1,514 @@
+"""The runbook library: runbooks, their immutable revisions, document history and audit.
+
+Every write that touches more than one row is a method here that runs in one
+transaction with the runbook row locked, so the admin, the views, the importer
+and scripts all behave the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.db import models, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from . import shapes, signals
+from .markdown import heading_titles, render
+
+
+class Kind(models.TextChoices):
+    INCIDENT = "incident", "Incident runbook"
+    PROCEDURE = "procedure", "Procedure"
+    GUARDRAIL = "guardrail", "Guardrail"
+    SERVICE = "service", "Service runbook"
+    POSTMORTEM = "postmortem", "Post-incident review"
+
+
+class Category(models.TextChoices):
+    PERFORMANCE = "performance", "Performance"
+    DATABASE = "database", "Database"
+    SERVICE = "service", "Service"
+    DATA = "data", "Data"
+    SECURITY = "security", "Security"
+    OPERATIONAL = "operational", "Operational procedure"
+    INCIDENT_RESPONSE = "incident-response", "Incident response"
+    MAINTENANCE = "maintenance", "Maintenance"
+
+
+class Severity(models.TextChoices):
+    P0 = "P0", "P0 · Critical"
+    P1 = "P1", "P1 · High"
+    P2 = "P2", "P2 · Medium"
+    P3 = "P3", "P3 · Low"
+
+
+RESPONSE_TARGETS: dict[str, dt.timedelta] = {
+    Severity.P0: dt.timedelta(minutes=15),
+    Severity.P1: dt.timedelta(hours=1),
+    Severity.P2: dt.timedelta(hours=4),
+    Severity.P3: dt.timedelta(hours=24),
+}
+
+
+def response_target_label(severity: str) -> str:
+    target = RESPONSE_TARGETS.get(severity)
+    if target is None:
+        return ""
+    minutes = int(target.total_seconds() // 60)
+    return f"under {minutes} minutes" if minutes < 60 else f"under {minutes // 60} hour" + (
+        "s" if minutes >= 120 else ""
+    )
+
+
+class ReviewCadence(models.TextChoices):
+    WEEKLY = "weekly", "Weekly"
+    MONTHLY = "monthly", "Monthly"
+    QUARTERLY = "quarterly", "Quarterly"
+
+
+# Calendar arithmetic, so "monthly" from 31 January is 29 February in a leap year.
+CADENCE_DELTAS: dict[str, relativedelta] = {
+    ReviewCadence.WEEKLY: relativedelta(weeks=1),
+    ReviewCadence.MONTHLY: relativedelta(months=1),
+    ReviewCadence.QUARTERLY: relativedelta(months=3),
+}
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="led_teams"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.slug:
+            self.slug = slugify(self.name)[:100]
+        super().save(*args, **kwargs)
+
+
+class NamedLabel(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Service(NamedLabel):
+    pass
+
+
+class Tag(NamedLabel):
+    pass
+
+
+class RunbookQuerySet(models.QuerySet["Runbook"]):
+    def visible_to(self, user: Any) -> RunbookQuerySet:
+        # Every role can read the whole library; anonymous users see nothing.
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self
+
+    def with_list_data(self) -> RunbookQuerySet:
+        """What the index and search result rows show, in a fixed number of queries."""
+        return self.select_related("owner", "team", "current_revision", "last_reviewed_by").prefetch_related(
+            "tags", "services", "alert_names"
+        )
+
+    def overdue(self, now: dt.datetime | None = None) -> RunbookQuerySet:
+        now = now or timezone.now()
+        return self.filter(next_review_due__lt=now)
+
+    def with_alert(self, alert_name: str) -> RunbookQuerySet:
+        return self.filter(alert_names__name_lower=alert_name.strip().lower()).distinct()
+
+
+class EditConflict(Exception):
+    """Someone else saved a newer revision after the editor opened the page."""
+
+    def __init__(self, current: Revision):
+        super().__init__(f"revision {current.number} was saved meanwhile")
+        self.current = current
+
+
+class Runbook(models.Model):
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    summary = models.TextField(blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.INCIDENT)
+    category = models.CharField(max_length=30, choices=Category.choices, default=Category.SERVICE)
+    severity = models.CharField(max_length=2, choices=Severity.choices, default=Severity.P2)
+    audience = models.CharField("primary audience", max_length=200, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_runbooks"
+    )
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="runbooks")
+    services = models.ManyToManyField(Service, blank=True, related_name="runbooks")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="runbooks")
+    related = models.ManyToManyField("self", blank=True, symmetrical=True)
+    review_cadence = models.CharField(max_length=10, choices=ReviewCadence.choices, default=ReviewCadence.MONTHLY)
+
+    current_revision = models.ForeignKey(
+        "Revision", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    missing_sections = models.JSONField(default=list, blank=True)
+
+    # Review state: a due date is stored, not a flag, so "overdue" is one indexed range query.
+    last_reviewed_at = models.DateTimeField(null=True, blank=True)
+    last_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    next_review_due = models.DateTimeField(null=True, blank=True, db_index=True)
+    review_requested_at = models.DateTimeField(null=True, blank=True)
+    review_requested_reason = models.CharField(max_length=200, blank=True)
+    last_drilled_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = RunbookQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title"]
+        indexes = [models.Index(fields=["category", "title"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("runbooks:detail", args=[self.slug])
+
+    # --- derived values -------------------------------------------------
+
+    @property
+    def version(self) -> str:
+        return self.current_revision.version if self.current_revision else "0.0"
+
+    @property
+    def response_target(self) -> str:
+        return response_target_label(self.severity)
+
+    def cadence_delta(self) -> relativedelta:
+        return CADENCE_DELTAS[self.review_cadence]
+
+    def due_after(self, moment: dt.datetime) -> dt.datetime:
+        return moment + self.cadence_delta()
+
+    # --- writes ---------------------------------------------------------
+
+    @classmethod
+    def unique_slug(cls, title: str, exclude_pk: int | None = None) -> str:
+        base = slugify(title)[:180] or "runbook"
+        candidate, n = base, 2
+        while cls.objects.filter(slug=candidate).exclude(pk=exclude_pk).exists():
+            candidate, n = f"{base}-{n}", n + 1
+        return candidate
+
+    @classmethod
+    def create_with_revision(
+        cls,
+        *,
+        author: Any,
+        body: str,
+        change_summary: str = "Created",
+        trigger: str = "change",
+        reference: str = "",
+        history_date: dt.date | None = None,
+        alert_names: list[str] | tuple[str, ...] = (),
+        services: list[str] | tuple[str, ...] = (),
+        tags: list[str] | tuple[str, ...] = (),
+        **fields: Any,
+    ) -> Runbook:
+        """Create a runbook with its first revision (1.0) and first history entry."""
+        with transaction.atomic():
+            if not fields.get("slug"):
+                fields["slug"] = cls.unique_slug(fields.get("title", ""))
+            now = timezone.now()
+            runbook = cls(**fields)
+            runbook.created_at = runbook.created_at or now
+            if runbook.next_review_due is None:
+                runbook.next_review_due = runbook.due_after(now)
+            runbook.save()
+            runbook.set_labels(alert_names=alert_names, services=services, tags=tags)
+            runbook._write_revision(
+                author=author,
+                body=body,
+                change_summary=change_summary,
+                version="1.0",
+                trigger=trigger,
+                reference=reference,
+                history_date=history_date,
+            )
+            AuditEvent.record(author, "runbook.created", runbook, {"title": runbook.title})
+        return runbook
+
+    def update_details(self, *, by: Any, changed_fields: list[str], labels: dict[str, list[str]]) -> None:
+        """Save metadata already set on this instance, its labels, and the audit row, in one go."""
+        with transaction.atomic():
+            if not self.slug:
+                self.slug = Runbook.unique_slug(self.title, exclude_pk=self.pk)
+            self.refresh_missing_sections()
+            self.updated_at = timezone.now()
+            self.save()
+            self.set_labels(**labels)
+            if changed_fields:
+                AuditEvent.record(by, "runbook.details_changed", self, {"fields": changed_fields})
+            signals.runbook_changed.send(sender=Runbook, runbook=self)
+
+    def set_labels(
+        self,
+        *,
+        alert_names: list[str] | tuple[str, ...] | None = None,
+        services: list[str] | tuple[str, ...] | None = None,
+        tags: list[str] | tuple[str, ...] | None = None,
+    ) -> None:
+        if alert_names is not None:
+            wanted = {name.strip(): None for name in alert_names if name.strip()}
+            self.alert_names.exclude(name__in=list(wanted)).delete()
+            existing = set(self.alert_names.values_list("name", flat=True))
+            AlertName.objects.bulk_create(
+                # bulk_create skips save(), so name_lower is set here too.
+                [
+                    AlertName(runbook=self, name=name, name_lower=name.lower())
+                    for name in wanted
+                    if name not in existing
+                ]
+            )
+        if services is not None:
+            self.services.set([Service.objects.get_or_create(name=n.strip())[0] for n in services if n.strip()])
+        if tags is not None:
+            self.tags.set([Tag.objects.get_or_create(name=n.strip().lower())[0] for n in tags if n.strip()])
+
+    def add_revision(
+        self,
+        *,
+        author: Any,
+        body: str,
+        change_summary: str,
+        base_revision: int | None = None,
+        major: bool = False,
+        trigger: str = "change",
+        reference: str = "",
+        history_date: dt.date | None = None,
+        restored_from: Revision | None = None,
+    ) -> Revision:
+        """Save a new immutable revision, bumping the version.
+
+        `base_revision` is the number the editor started from; if another save
+        landed since, EditConflict is raised and nothing is written.
+        """
+        with transaction.atomic():
+            locked = Runbook.objects.select_for_update().get(pk=self.pk)
+            current = locked.current_revision
+            if base_revision is not None and current is not None and current.number != base_revision:
+                raise EditConflict(current)
+            major_part, minor_part = (int(p) for p in (current.version if current else "0.0").split("."))
+            version = f"{major_part + 1}.0" if major else f"{major_part}.{minor_part + 1}"
+            revision = locked._write_revision(
+                author=author,
+                body=body,
+                change_summary=change_summary,
+                version=version,
+                major=major,
+                trigger=trigger,
+                reference=reference,
+                history_date=history_date,
+                restored_from=restored_from,
+            )
+            AuditEvent.record(
+                author,
+                "runbook.restored" if restored_from else "runbook.edited",
+                locked,
+                {"revision": revision.number, "version": version, "summary": change_summary},
+            )
+        self.refresh_from_db()
+        return revision
+
+    def restore(self, revision: Revision, *, by: Any, base_revision: int | None = None) -> Revision:
+        """Restoring never rewrites history: it copies the old text into a new revision."""
+        return self.add_revision(
+            author=by,
+            body=revision.body,
+            change_summary=f"Restored revision {revision.number} (version {revision.version})",
+            base_revision=base_revision,
+            restored_from=revision,
+        )
+
+    def _write_revision(
+        self,
+        *,
+        author: Any,
+        body: str,
+        change_summary: str,
+        version: str,
+        major: bool = False,
+        trigger: str = "change",
+        reference: str = "",
+        history_date: dt.date | None = None,
+        restored_from: Revision | None = None,
+    ) -> Revision:
+        last_number = self.current_revision.number if self.current_revision else 0
+        rendered = render(body)
+        revision = Revision.objects.create(
+            runbook=self,
+            number=last_number + 1,
+            version=version,
+            is_major=major,
+            body=body,
+            body_html=rendered.html,
+            toc=[list(entry) for entry in rendered.toc],
+            change_summary=change_summary,
+            author=author if getattr(author, "pk", None) else None,
+            restored_from=restored_from,
+        )
+        self.current_revision = revision
+        self.missing_sections = shapes.missing_sections(self.kind, heading_titles(body))
+        self.updated_at = revision.created_at
+        self.save(update_fields=["current_revision", "missing_sections", "updated_at"])
+        HistoryEntry.objects.create(
+            runbook=self,
+            revision=revision,
+            date=history_date or timezone.localdate(),
+            trigger=trigger,
+            reference=reference,
+            summary=change_summary,
+            version=version,
+            created_by=revision.author,
+        )
+        signals.runbook_changed.send(sender=Runbook, runbook=self)
+        return revision
+
+    def refresh_missing_sections(self) -> None:
+        body = self.current_revision.body if self.current_revision else ""
+        self.missing_sections = shapes.missing_sections(self.kind, heading_titles(body))
+
+
+class AlertName(models.Model):
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="alert_names")
+    name = models.CharField(max_length=200)
+    # Alertmanager sends names as written; lookups are case-insensitive on both engines.
+    name_lower = models.CharField(max_length=200, db_index=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["runbook", "name"], name="unique_alert_per_runbook")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.name_lower = self.name.lower()
+        super().save(*args, **kwargs)
+
+
+class Revision(models.Model):
+    """One immutable saved state of a runbook's text, with its sanitised HTML."""
+
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    version = models.CharField(max_length=20)
+    is_major = models.BooleanField(default=False)
+    body = models.TextField(blank=True)
+    body_html = models.TextField(blank=True, editable=False)
+    toc = models.JSONField(default=list, blank=True, editable=False)
+    change_summary = models.CharField(max_length=300, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions"
+    )
+    restored_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.UniqueConstraint(fields=["runbook", "number"], name="unique_revision_number")]
+
+    def __str__(self) -> str:
+        return f"{self.runbook_id} r{self.number} (v{self.version})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("Revisions are immutable; add a new one instead")
+        super().save(*args, **kwargs)
+
+
+class HistoryTrigger(models.TextChoices):
+    CHANGE = "change", "Change"
+    REVIEW = "review", "Review"
+    INCIDENT = "incident", "Incident"
+    DRILL = "drill", "Drill"
+    IMPORT = "import", "Import"
+
+
+class HistoryEntry(models.Model):
+    """A row of the runbook's "Document history" table."""
+
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="history")
+    date = models.DateField(default=timezone.localdate)
+    trigger = models.CharField(max_length=20, choices=HistoryTrigger.choices, default=HistoryTrigger.CHANGE)
+    reference = models.CharField(max_length=200, blank=True, help_text="INC-2025-0042, DR-007, a commit hash…")
+    summary = models.TextField(blank=True)
+    version = models.CharField(max_length=20, blank=True)
+    reviewer = models.CharField("reviewer sign-off", max_length=200, blank=True)
+    reviewer_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revision = models.ForeignKey(Revision, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name_plural = "history entries"
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.trigger} {self.reference}".strip()
+
+
+class AuditEvent(models.Model):
+    """Who changed what, when: one row per state change, written in the same transaction."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=60)
+    object_type = models.CharField(max_length=60)
+    object_id = models.CharField(max_length=60)
+    object_repr = models.CharField(max_length=300)
+    runbook = models.ForeignKey(Runbook, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.object_repr}"
+
+    @classmethod
+    def record(cls, actor: Any, action: str, obj: models.Model, detail: dict[str, Any] | None = None) -> AuditEvent:
+        return cls.objects.create(
+            actor=actor if getattr(actor, "pk", None) else None,
+            action=action,
+            object_type=obj._meta.label_lower,
+            object_id=str(obj.pk),
+            object_repr=str(obj)[:300],
+            runbook=obj if isinstance(obj, Runbook) else getattr(obj, "runbook", None),
+            detail=detail or {},
+        )

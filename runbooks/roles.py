@@ -1,0 +1,48 @@
+"""Roles are Django groups ranked viewer < editor < reviewer < admin.
+
+A higher role can do everything a lower one can. Superusers are admins.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+VIEWER, EDITOR, REVIEWER, ADMIN = "viewer", "editor", "reviewer", "admin"
+RANKS = {VIEWER: 1, EDITOR: 2, REVIEWER: 3, ADMIN: 4}
+ROLE_NAMES = tuple(RANKS)
+
+
+def role_rank(user: Any) -> int:
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    cached = getattr(user, "_role_rank", None)
+    if cached is None:
+        if user.is_superuser:
+            cached = RANKS[ADMIN]
+        else:
+            names = user.groups.filter(name__in=ROLE_NAMES).values_list("name", flat=True)
+            cached = max((RANKS[name] for name in names), default=0)
+        user._role_rank = cached
+    return cached
+
+
+def has_role(user: Any, role: str) -> bool:
+    return role_rank(user) >= RANKS[role]
+
+
+def role_required(role: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Deny (403) users below `role`; login itself is enforced by LoginRequiredMiddleware."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not has_role(request.user, role):
+                raise PermissionDenied(f"This needs the {role} role.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from . import views
+
+app_name = "runbooks"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("runbooks/new/", views.create, name="create"),
+    path("runbooks/preview/", views.preview, name="preview"),
+    path("runbooks/<slug:slug>/", views.detail, name="detail"),
+    path("runbooks/<slug:slug>/edit/", views.edit, name="edit"),
+    path("runbooks/<slug:slug>/history/", views.history, name="history"),
+    path("runbooks/<slug:slug>/diff/", views.diff, name="diff"),
+    path("runbooks/<slug:slug>/revisions/<int:number>/", views.revision, name="revision"),
+    path("runbooks/<slug:slug>/revisions/<int:number>/restore/", views.restore, name="restore"),
+    path("audit/", views.audit_log, name="audit"),
+]

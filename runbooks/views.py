@@ -1,0 +1,268 @@
+from itertools import groupby
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from fixit_runbooks import health
+
+from . import diffs, shapes
+from .forms import MAX_BODY_CHARS, IndexFilterForm, NewRunbookKindForm, RunbookForm
+from .markdown import heading_titles
+from .markdown import render as render_markdown_with_toc
+from .models import AuditEvent, Category, EditConflict, Kind, Revision, Runbook
+from .roles import ADMIN, EDITOR, VIEWER, role_required
+
+INDEX_PAGE_SIZE = 200
+
+
+@role_required(VIEWER)
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    filters = IndexFilterForm(request.GET or None)
+    runbooks = filters.filter(Runbook.objects.visible_to(request.user).with_list_data())
+    page = Paginator(runbooks, INDEX_PAGE_SIZE).get_page(request.GET.get("page"))
+    category_labels = dict(Category.choices)
+    groups = [
+        (category, category_labels.get(category, category), list(rows))
+        for category, rows in groupby(page.object_list, key=lambda r: r.category)
+    ]
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"filters": filters, "page": page, "groups": groups, "query": query.urlencode()}
+    template = "runbooks/index.html#library" if request.htmx else "runbooks/index.html"
+    return render(request, template, context)
+
+
+@role_required(VIEWER)
+@require_GET
+def detail(request: HttpRequest, slug: str) -> HttpResponse:
+    runbook = get_object_or_404(
+        Runbook.objects.visible_to(request.user).select_related(
+            "owner", "team", "current_revision", "current_revision__author", "last_reviewed_by"
+        ),
+        slug=slug,
+    )
+    context = {
+        "runbook": runbook,
+        "revision": runbook.current_revision,
+        "history": runbook.history.select_related("reviewer_user", "created_by"),
+        "related": runbook.related.only("slug", "title", "severity"),
+        "alert_names": runbook.alert_names.all(),
+        "services": runbook.services.all(),
+        "tags": runbook.tags.all(),
+    }
+    return render(request, "runbooks/detail.html", context)
+
+
+@role_required(EDITOR)
+@require_http_methods(["GET", "POST"])
+def create(request: HttpRequest) -> HttpResponse:
+    kind_form = NewRunbookKindForm(request.GET)
+    kind = kind_form.cleaned_data["kind"] if kind_form.is_valid() and kind_form.cleaned_data["kind"] else ""
+    if request.method == "GET" and not kind:
+        return render(request, "runbooks/choose_template.html", {"kinds": Kind.choices})
+    if request.method == "POST":
+        form = RunbookForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            fields = {name: data[name] for name in RunbookForm.Meta.fields}
+            runbook = Runbook.create_with_revision(
+                author=request.user,
+                body=data["body"],
+                change_summary=data["change_summary"] or "Created",
+                **form.labels(),
+                **fields,
+            )
+            _warn_missing_sections(request, runbook)
+            messages.success(request, f"Created “{runbook.title}” (version 1.0).")
+            return redirect(runbook)
+    else:
+        initial = {
+            "kind": kind,
+            "body": shapes.TEMPLATES[kind],
+            "owner": request.user.pk,
+            "alert_names": request.GET.get("alert", "")[:200],
+            "title": request.GET.get("title", "")[:200],
+        }
+        form = RunbookForm(initial=initial)
+    return render(request, "runbooks/edit.html", {"form": form, "runbook": None})
+
+
+@role_required(EDITOR)
+@require_http_methods(["GET", "POST"])
+def edit(request: HttpRequest, slug: str) -> HttpResponse:
+    runbook = get_object_or_404(Runbook.objects.select_related("current_revision"), slug=slug)
+    if request.method == "GET":
+        return render(request, "runbooks/edit.html", {"form": RunbookForm(instance=runbook), "runbook": runbook})
+
+    form = RunbookForm(request.POST, instance=runbook)
+    if not form.is_valid():
+        return render(request, "runbooks/edit.html", {"form": form, "runbook": runbook}, status=400)
+    data = form.cleaned_data
+    base = data.get("base_revision")
+    current = runbook.current_revision
+    body_changed = current is None or data["body"] != current.body
+    try:
+        with transaction.atomic():
+            changed_fields = [name for name in form.changed_data if name in RunbookForm.Meta.fields]
+            updated = form.save(commit=False)
+            updated.update_details(by=request.user, changed_fields=changed_fields, labels=form.labels())
+            if body_changed:
+                revision = updated.add_revision(
+                    author=request.user,
+                    body=data["body"],
+                    change_summary=data["change_summary"] or "Edited",
+                    base_revision=base,
+                    major=data["major"],
+                )
+                messages.success(request, f"Saved version {revision.version} (revision {revision.number}).")
+            elif form.has_changed():
+                messages.success(request, "Details saved; the text is unchanged, so no new revision.")
+            else:
+                messages.info(request, "Nothing changed.")
+    except EditConflict as conflict:
+        return _conflict(request, runbook, form, conflict.current)
+    updated.refresh_from_db()
+    _warn_missing_sections(request, updated)
+    return redirect(updated)
+
+
+def _conflict(request: HttpRequest, runbook: Runbook, form: RunbookForm, current: Revision) -> HttpResponse:
+    """Keep the user's text, show what the other person saved, and let them merge."""
+    mine = form.cleaned_data["body"]
+    data = request.POST.copy()
+    data["base_revision"] = str(current.number)
+    merged_form = RunbookForm(data, instance=Runbook.objects.get(pk=runbook.pk))
+    merged_form.is_valid()
+    context = {
+        "form": merged_form,
+        "runbook": runbook,
+        "conflict": current,
+        "theirs": current.body,
+        "mine": mine,
+        "diff": diffs.inline(current.body, mine),
+    }
+    return render(request, "runbooks/edit.html", context, status=409)
+
+
+def _warn_missing_sections(request: HttpRequest, runbook: Runbook) -> None:
+    if runbook.missing_sections:
+        messages.warning(
+            request,
+            f"This {runbook.get_kind_display().lower()} is missing: {', '.join(runbook.missing_sections)}.",
+        )
+
+
+@role_required(EDITOR)
+@require_POST
+def preview(request: HttpRequest) -> HttpResponse:
+    body = request.POST.get("body", "")
+    if len(body) > MAX_BODY_CHARS:
+        return HttpResponseBadRequest("The text is too long to preview (500,000 characters at most).")
+    rendered = render_markdown_with_toc(body)
+    kind = request.POST.get("kind", "")
+    missing = shapes.missing_sections(kind, heading_titles(body)) if kind in shapes.REQUIRED_SECTIONS else []
+    return render(request, "runbooks/_preview.html", {"html": rendered.html, "missing": missing})
+
+
+@role_required(VIEWER)
+@require_GET
+def history(request: HttpRequest, slug: str) -> HttpResponse:
+    runbook = get_object_or_404(Runbook.objects.select_related("current_revision"), slug=slug)
+    revisions = runbook.revisions.select_related("author", "restored_from").defer("body", "body_html", "toc")
+    context = {
+        "runbook": runbook,
+        "revisions": revisions,
+        "history": runbook.history.select_related("reviewer_user", "created_by"),
+    }
+    return render(request, "runbooks/history.html", context)
+
+
+def _revision_number(value: str | None, default: int) -> int | None:
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+@role_required(VIEWER)
+@require_GET
+def diff(request: HttpRequest, slug: str) -> HttpResponse:
+    runbook = get_object_or_404(Runbook.objects.select_related("current_revision"), slug=slug)
+    latest = runbook.current_revision.number if runbook.current_revision else 0
+    a = _revision_number(request.GET.get("a"), max(latest - 1, 1))
+    b = _revision_number(request.GET.get("b"), latest)
+    if a is None or b is None:
+        return HttpResponseBadRequest("Revision numbers must be whole numbers, like ?a=2&b=5.")
+    found = {r.number: r for r in runbook.revisions.filter(number__in=[a, b]).select_related("author")}
+    missing = [n for n in (a, b) if n not in found]
+    if missing:
+        return render(
+            request,
+            "runbooks/diff.html",
+            {"runbook": runbook, "error": f"Revision {missing[0]} does not exist for this runbook."},
+            status=404,
+        )
+    old, new = found[a], found[b]
+    mode = "side" if request.GET.get("mode") == "side" else "inline"
+    context = {
+        "runbook": runbook,
+        "old": old,
+        "new": new,
+        "mode": mode,
+        "rows": diffs.side_by_side(old.body, new.body) if mode == "side" else None,
+        "lines": diffs.inline(old.body, new.body) if mode == "inline" else None,
+        "stats": diffs.stats(old.body, new.body),
+    }
+    return render(request, "runbooks/diff.html", context)
+
+
+@role_required(VIEWER)
+@require_GET
+def revision(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    runbook = get_object_or_404(Runbook.objects.select_related("current_revision"), slug=slug)
+    rev = get_object_or_404(runbook.revisions.select_related("author"), number=number)
+    return render(request, "runbooks/revision.html", {"runbook": runbook, "revision": rev})
+
+
+@role_required(EDITOR)
+@require_POST
+def restore(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    runbook = get_object_or_404(Runbook.objects.select_related("current_revision"), slug=slug)
+    old = get_object_or_404(runbook.revisions, number=number)
+    base = _revision_number(request.POST.get("base_revision"), 0) or None
+    try:
+        new = runbook.restore(old, by=request.user, base_revision=base)
+    except EditConflict as conflict:
+        messages.error(
+            request,
+            f"Not restored: revision {conflict.current.number} was saved while you were looking. "
+            "Check the history and try again.",
+        )
+        return redirect("runbooks:history", slug=runbook.slug)
+    messages.success(request, f"Restored revision {old.number} as revision {new.number} (version {new.version}).")
+    return redirect(runbook)
+
+
+@role_required(ADMIN)
+@require_GET
+def audit_log(request: HttpRequest) -> HttpResponse:
+    events = AuditEvent.objects.select_related("actor", "runbook")
+    page = Paginator(events, 100).get_page(request.GET.get("page"))
+    return render(request, "runbooks/audit.html", {"page": page})
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    status = health.check_all()
+    # The broker only delays background work; the web app is healthy without it.
+    return JsonResponse(status, status=200 if status["database"]["ok"] else 503)
