@@ -79,6 +79,13 @@ CADENCE_DELTAS: dict[str, relativedelta] = {
 }
 
 
+class ReviewState(models.TextChoices):
+    CURRENT = "current", "Current"
+    DUE_SOON = "due_soon", "Due soon"
+    OVERDUE = "overdue", "Overdue"
+    REQUESTED = "requested", "Review requested"
+
+
 class Team(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
@@ -209,7 +216,31 @@ class Runbook(models.Model):
     def due_after(self, moment: dt.datetime) -> dt.datetime:
         return moment + self.cadence_delta()
 
+    def review_state(self, now: dt.datetime | None = None) -> str:
+        """One of ReviewState: requested, overdue, due_soon, current."""
+        now = now or timezone.now()
+        if self.review_requested_at is not None:
+            return ReviewState.REQUESTED
+        if self.next_review_due is None:
+            return ReviewState.CURRENT
+        if self.next_review_due < now:
+            return ReviewState.OVERDUE
+        # Due soon: within 3 days, or within the last 20% of the cadence, whichever is longer.
+        cadence_days = (self.due_after(now) - now).days
+        window = max(dt.timedelta(days=3), dt.timedelta(days=cadence_days * 0.2))
+        if self.next_review_due - now <= window:
+            return ReviewState.DUE_SOON
+        return ReviewState.CURRENT
+
     # --- writes ---------------------------------------------------------
+
+    def request_review(self, *, reason: str, by: Any = None) -> None:
+        """Ask for a review now (after an incident or drill, or by hand); a sign-off clears it."""
+        with transaction.atomic():
+            now = timezone.now()
+            Runbook.objects.filter(pk=self.pk).update(review_requested_at=now, review_requested_reason=reason[:200])
+            self.review_requested_at, self.review_requested_reason = now, reason[:200]
+            AuditEvent.record(by, "runbook.review_requested", self, {"reason": reason})
 
     @classmethod
     def unique_slug(cls, title: str, exclude_pk: int | None = None) -> str:
