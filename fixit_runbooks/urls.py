@@ -9,6 +9,9 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("incidents/", include("incidents.urls")),
+    path("drills/", include("incidents.drill_urls")),
+    path("", include("search.urls")),
     path("", include("runbooks.urls")),
 ]
 

@@ -1,6 +1,18 @@
 from django.contrib import admin
 
-from .models import AlertName, AuditEvent, HistoryEntry, Revision, Runbook, Service, Tag, Team
+from .models import (
+    AlertName,
+    AuditEvent,
+    ComplianceSnapshot,
+    HistoryEntry,
+    ReminderDigest,
+    ReminderPreference,
+    Revision,
+    Runbook,
+    Service,
+    Tag,
+    Team,
+)
 
 
 class AlertNameInline(admin.TabularInline):
@@ -70,3 +82,25 @@ class TeamAdmin(admin.ModelAdmin):
 admin.site.register(Service, search_fields=["name"])
 admin.site.register(Tag, search_fields=["name"])
 admin.site.site_header = "FixIt Runbooks administration"
+
+
+@admin.register(ReminderPreference)
+class ReminderPreferenceAdmin(admin.ModelAdmin):
+    list_display = ["user", "frequency", "on_leave", "delegate", "updated_at"]
+    list_filter = ["frequency", "on_leave"]
+    list_select_related = ["user", "delegate"]
+    autocomplete_fields = ["user", "delegate"]
+
+
+@admin.register(ReminderDigest)
+class ReminderDigestAdmin(admin.ModelAdmin):
+    list_display = ["day", "kind", "recipient", "status", "runbook_count", "overdue_count", "sent_at"]
+    list_filter = ["kind", "status", "day"]
+    list_select_related = ["recipient"]
+    search_fields = ["recipient__username", "subject"]
+    readonly_fields = [f.name for f in ReminderDigest._meta.fields]
+
+
+@admin.register(ComplianceSnapshot)
+class ComplianceSnapshotAdmin(admin.ModelAdmin):
+    list_display = ["week_ending", "total", "current", "due_soon", "overdue", "requested", "taken_at"]

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 
 from .models import Category, Kind, ReviewCadence, Runbook, Severity, Team
 
-MAX_BODY_CHARS = 500_000
+MAX_BODY_CHARS = 200_000
 
 
 class CommaSeparatedField(forms.CharField):
@@ -44,6 +44,8 @@ class RunbookForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 28, "spellcheck": "true", "class": "editor"}),
         max_length=MAX_BODY_CHARS,
         required=False,
+        # Stripping would make every save of an unchanged text look like an edit.
+        strip=False,
     )
     change_summary = forms.CharField(
         max_length=300, required=False, help_text="What changed and why — it goes into the document history."
@@ -121,6 +123,7 @@ class IndexFilterForm(forms.Form):
         "title": ("title",),
         "severity": ("severity", "title"),
         "owner": ("owner__username", "title"),
+        "audience": ("audience", "title"),
         "reviewed": ("last_reviewed_at", "title"),
         "-reviewed": ("-last_reviewed_at", "title"),
         "updated": ("-updated_at",),
@@ -137,6 +140,7 @@ class IndexFilterForm(forms.Form):
             ("title", "Title"),
             ("severity", "Severity"),
             ("owner", "Owner"),
+            ("audience", "Audience"),
             ("reviewed", "Least recently reviewed"),
             ("-reviewed", "Most recently reviewed"),
             ("updated", "Recently updated"),
@@ -145,7 +149,12 @@ class IndexFilterForm(forms.Form):
     )
 
     def filter(self, queryset: Any) -> Any:
-        data = self.cleaned_data if self.is_valid() else {}
+        data: dict[str, Any] = {}
+        if self.is_bound:
+            # cleaned_data keeps only the valid fields, so a bad value drops
+            # its own filter and the rest of the query still applies.
+            self.is_valid()
+            data = self.cleaned_data
         for field in ("category", "kind", "severity"):
             if data.get(field):
                 queryset = queryset.filter(**{field: data[field]})

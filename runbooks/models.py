@@ -86,6 +86,53 @@ class ReviewState(models.TextChoices):
     REQUESTED = "requested", "Review requested"
 
 
+class ReviewOutcome(models.TextChoices):
+    ACCURATE = "accurate", "Still accurate"
+    UPDATED = "updated", "Updated"
+    NEEDS_CHANGES = "needs_changes", "Needs changes"
+
+
+class ReviewRefused(Exception):
+    """A sign-off the rules do not allow (own change, unknown outcome); nothing was written."""
+
+
+DUE_SOON_MIN = dt.timedelta(days=3)
+
+
+def due_soon_window(cadence: str, now: dt.datetime) -> dt.timedelta:
+    """Due soon: within 3 days, or within the last 20% of the cadence, whichever is longer."""
+    span = (now + CADENCE_DELTAS[cadence]) - now
+    return max(DUE_SOON_MIN, span * 0.2)
+
+
+def _due_soon_q(now: dt.datetime) -> models.Q:
+    condition = models.Q()
+    for cadence in ReviewCadence.values:
+        condition |= models.Q(
+            review_cadence=cadence,
+            next_review_due__gte=now,
+            next_review_due__lte=now + due_soon_window(cadence, now),
+        )
+    return condition
+
+
+def review_state_q(now: dt.datetime) -> dict[str, models.Q]:
+    """Disjoint filters, one per ReviewState, matching Runbook.review_state() row by row.
+
+    Used by the reminder scan and the compliance dashboard, so both agree with
+    the badge on the runbook page.
+    """
+    requested = models.Q(review_requested_at__isnull=False)
+    overdue = models.Q(next_review_due__lt=now)
+    due_soon = _due_soon_q(now)
+    return {
+        ReviewState.REQUESTED: requested,
+        ReviewState.OVERDUE: ~requested & overdue,
+        ReviewState.DUE_SOON: ~requested & due_soon,
+        ReviewState.CURRENT: ~requested & ~overdue & ~due_soon,
+    }
+
+
 class Team(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
@@ -140,6 +187,22 @@ class RunbookQuerySet(models.QuerySet["Runbook"]):
     def overdue(self, now: dt.datetime | None = None) -> RunbookQuerySet:
         now = now or timezone.now()
         return self.filter(next_review_due__lt=now)
+
+    def due_soon(self, now: dt.datetime | None = None) -> RunbookQuerySet:
+        return self.filter(review_state_q(now or timezone.now())[ReviewState.DUE_SOON])
+
+    def needing_review(self, now: dt.datetime | None = None) -> RunbookQuerySet:
+        """Overdue, due soon or review requested: what a reminder digest lists."""
+        states = review_state_q(now or timezone.now())
+        return self.filter(states[ReviewState.OVERDUE] | states[ReviewState.DUE_SOON] | states[ReviewState.REQUESTED])
+
+    def escalated(self, now: dt.datetime | None = None) -> RunbookQuerySet:
+        """Overdue by more than twice the cadence: the team lead hears about these."""
+        now = now or timezone.now()
+        condition = models.Q()
+        for cadence, delta in CADENCE_DELTAS.items():
+            condition |= models.Q(review_cadence=cadence, next_review_due__lt=now - delta * 2)
+        return self.filter(condition)
 
     def with_alert(self, alert_name: str) -> RunbookQuerySet:
         return self.filter(alert_names__name_lower=alert_name.strip().lower()).distinct()
@@ -225,12 +288,15 @@ class Runbook(models.Model):
             return ReviewState.CURRENT
         if self.next_review_due < now:
             return ReviewState.OVERDUE
-        # Due soon: within 3 days, or within the last 20% of the cadence, whichever is longer.
-        cadence_days = (self.due_after(now) - now).days
-        window = max(dt.timedelta(days=3), dt.timedelta(days=cadence_days * 0.2))
-        if self.next_review_due - now <= window:
+        if self.next_review_due - now <= due_soon_window(self.review_cadence, now):
             return ReviewState.DUE_SOON
         return ReviewState.CURRENT
+
+    def days_overdue(self, now: dt.datetime | None = None) -> int:
+        now = now or timezone.now()
+        if self.next_review_due is None or self.next_review_due >= now:
+            return 0
+        return (now - self.next_review_due).days
 
     # --- writes ---------------------------------------------------------
 
@@ -241,6 +307,69 @@ class Runbook(models.Model):
             Runbook.objects.filter(pk=self.pk).update(review_requested_at=now, review_requested_reason=reason[:200])
             self.review_requested_at, self.review_requested_reason = now, reason[:200]
             AuditEvent.record(by, "runbook.review_requested", self, {"reason": reason})
+
+    def mark_reviewed(self, by: Any, note: str = "", outcome: str = "accurate") -> HistoryEntry:
+        """Sign off the current revision and restart the review clock from now.
+
+        Only a sign-off restarts the clock (a reminder or an edit does not). With
+        REVIEW_REQUIRES_SECOND_REVIEWER the author of the current revision cannot
+        sign it off: the point of a review is a second pair of eyes.
+        """
+        if outcome not in ReviewOutcome.values:
+            raise ReviewRefused(f"Unknown review outcome {outcome!r}.")
+        with transaction.atomic():
+            locked = Runbook.objects.select_for_update(of=("self",)).select_related("current_revision").get(pk=self.pk)
+            revision = locked.current_revision
+            if (
+                settings.REVIEW_REQUIRES_SECOND_REVIEWER
+                and revision is not None
+                and revision.author_id is not None
+                and revision.author_id == getattr(by, "pk", None)
+            ):
+                raise ReviewRefused(
+                    f"You wrote revision {revision.number}; another reviewer has to sign it off."
+                )
+            now = timezone.now()
+            locked.last_reviewed_at = now
+            locked.last_reviewed_by = by
+            locked.next_review_due = locked.due_after(now)
+            locked.review_requested_at = None
+            locked.review_requested_reason = ""
+            locked.save(
+                update_fields=[
+                    "last_reviewed_at",
+                    "last_reviewed_by",
+                    "next_review_due",
+                    "review_requested_at",
+                    "review_requested_reason",
+                ]
+            )
+            label = ReviewOutcome(outcome).label
+            entry = HistoryEntry.objects.create(
+                runbook=locked,
+                revision=revision,
+                date=timezone.localdate(now),
+                trigger=HistoryTrigger.REVIEW,
+                summary=f"Reviewed: {label.lower()}" + (f" — {note.strip()}" if note.strip() else ""),
+                version=locked.version,
+                reviewer=(by.get_full_name() or by.get_username())[:200],
+                reviewer_user=by,
+                created_by=by,
+            )
+            AuditEvent.record(
+                by,
+                "runbook.reviewed",
+                locked,
+                {
+                    "outcome": outcome,
+                    "revision": revision.number if revision else None,
+                    "version": locked.version,
+                    "next_review_due": locked.next_review_due.isoformat(),
+                },
+            )
+        for name in ("last_reviewed_at", "last_reviewed_by", "next_review_due", "review_requested_at", "review_requested_reason"):
+            setattr(self, name, getattr(locked, name))
+        return entry
 
     @classmethod
     def unique_slug(cls, title: str, exclude_pk: int | None = None) -> str:
@@ -543,3 +672,101 @@ class AuditEvent(models.Model):
             runbook=obj if isinstance(obj, Runbook) else getattr(obj, "runbook", None),
             detail=detail or {},
         )
+
+
+# --- review reminders ---------------------------------------------------
+
+
+class DigestFrequency(models.TextChoices):
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly (on Mondays)"
+
+
+class ReminderPreference(models.Model):
+    """How a user wants their review digests; users without a row get the daily default."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminder_preference")
+    frequency = models.CharField(max_length=10, choices=DigestFrequency.choices, default=DigestFrequency.DAILY)
+    on_leave = models.BooleanField("pause while on leave", default=False)
+    delegate = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Receives your digests while you are on leave.",
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.frequency}{' · on leave' if self.on_leave else ''}"
+
+    def wants_digest_on(self, day: dt.date) -> bool:
+        return self.frequency == DigestFrequency.DAILY or day.weekday() == 0
+
+
+class DigestKind(models.TextChoices):
+    OWNER = "owner", "Runbooks you own"
+    ESCALATION = "escalation", "Team escalation"
+
+
+class DigestStatus(models.TextChoices):
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+
+
+class ReminderDigest(models.Model):
+    """One digest email per recipient, kind and day: the unique row is the claim.
+
+    The reminder scan inserts this row (committed) before it talks to SMTP, so
+    a second run or a second worker finds it and skips; a failed send deletes
+    it again so the retry can send. See runbooks.reminders for the semantics.
+    """
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_digests")
+    kind = models.CharField(max_length=12, choices=DigestKind.choices)
+    day = models.DateField()
+    status = models.CharField(max_length=10, choices=DigestStatus.choices, default=DigestStatus.SENDING)
+    subject = models.CharField(max_length=300, blank=True)
+    runbook_count = models.PositiveIntegerField(default=0)
+    overdue_count = models.PositiveIntegerField(default=0)
+    # Runbook ids and titles as they were when sent, for the "My reminders" page.
+    items = models.JSONField(default=list, blank=True)
+    on_behalf_of = models.JSONField(default=list, blank=True, help_text="Usernames whose digests were delegated here.")
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-day", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "kind", "day"], name="one_digest_per_recipient_kind_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind} → {self.recipient}"
+
+
+class ComplianceSnapshot(models.Model):
+    """Review-state counts for one week, rewritten by each daily reminder scan.
+
+    The last write of a week is its week-end state, so the dashboard's 12-week
+    trend is 12 rows instead of a replay of every review ever recorded.
+    """
+
+    week_ending = models.DateField(unique=True, help_text="The Sunday that ends the week.")
+    total = models.PositiveIntegerField(default=0)
+    current = models.PositiveIntegerField(default=0)
+    due_soon = models.PositiveIntegerField(default=0)
+    overdue = models.PositiveIntegerField(default=0)
+    requested = models.PositiveIntegerField(default=0)
+    taken_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-week_ending"]
+
+    def __str__(self) -> str:
+        return f"week ending {self.week_ending}: {self.overdue}/{self.total} overdue"
+
+    @property
+    def overdue_share(self) -> float:
+        return self.overdue / self.total if self.total else 0.0

@@ -1,9 +1,11 @@
 from itertools import groupby
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -18,6 +20,15 @@ from .models import AuditEvent, Category, EditConflict, Kind, Revision, Runbook
 from .roles import ADMIN, EDITOR, VIEWER, role_required
 
 INDEX_PAGE_SIZE = 200
+# Index columns and the sort each heading links to ("" = not sortable).
+SORT_COLUMNS = (
+    ("title", "Runbook"),
+    ("audience", "Audience"),
+    ("severity", "Severity"),
+    ("", "Summary"),
+    ("owner", "Owner"),
+    ("reviewed", "Last reviewed"),
+)
 
 
 @role_required(VIEWER)
@@ -33,7 +44,17 @@ def index(request: HttpRequest) -> HttpResponse:
     ]
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"filters": filters, "page": page, "groups": groups, "query": query.urlencode()}
+    sort_query = query.copy()
+    sort_query.pop("sort", None)
+    context = {
+        "filters": filters,
+        "page": page,
+        "groups": groups,
+        "query": query.urlencode(),
+        "sort_query": sort_query.urlencode(),
+        "sort": request.GET.get("sort") if request.GET.get("sort") in IndexFilterForm.SORTS else "title",
+        "sort_columns": SORT_COLUMNS,
+    }
     template = "runbooks/index.html#library" if request.htmx else "runbooks/index.html"
     return render(request, template, context)
 
@@ -90,7 +111,8 @@ def create(request: HttpRequest) -> HttpResponse:
             "title": request.GET.get("title", "")[:200],
         }
         form = RunbookForm(initial=initial)
-    return render(request, "runbooks/edit.html", {"form": form, "runbook": None})
+    status = 400 if form.is_bound else 200
+    return render(request, "runbooks/edit.html", {"form": form, "runbook": None}, status=status)
 
 
 @role_required(EDITOR)
@@ -104,16 +126,27 @@ def edit(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         return render(request, "runbooks/edit.html", {"form": form, "runbook": runbook}, status=400)
     data = form.cleaned_data
+    # A form without base_revision cannot prove it saw the latest text, so it
+    # is treated as stale (revision 0) rather than allowed to overwrite blindly.
     base = data.get("base_revision")
-    current = runbook.current_revision
-    body_changed = current is None or data["body"] != current.body
+    base = 0 if base is None else base
+    changed_fields = [name for name in form.changed_data if name in RunbookForm.Meta.fields]
     try:
         with transaction.atomic():
-            changed_fields = [name for name in form.changed_data if name in RunbookForm.Meta.fields]
-            updated = form.save(commit=False)
-            updated.update_details(by=request.user, changed_fields=changed_fields, labels=form.labels())
+            # Lock and re-read first: the row loaded above may already be stale
+            # (a new revision, a review sign-off), and saving it would undo that.
+            locked = (
+                Runbook.objects.select_for_update(of=("self",)).select_related("current_revision").get(pk=runbook.pk)
+            )
+            for name in changed_fields:
+                setattr(locked, name, getattr(form.instance, name))
+            current = locked.current_revision
+            body_changed = current is None or data["body"] != current.body
+            if body_changed and current is not None and current.number != base:
+                raise EditConflict(current)
+            locked.update_details(by=request.user, changed_fields=changed_fields, labels=form.labels())
             if body_changed:
-                revision = updated.add_revision(
+                revision = locked.add_revision(
                     author=request.user,
                     body=data["body"],
                     change_summary=data["change_summary"] or "Edited",
@@ -121,15 +154,15 @@ def edit(request: HttpRequest, slug: str) -> HttpResponse:
                     major=data["major"],
                 )
                 messages.success(request, f"Saved version {revision.version} (revision {revision.number}).")
-            elif form.has_changed():
+            elif changed_fields or form.has_changed():
                 messages.success(request, "Details saved; the text is unchanged, so no new revision.")
             else:
                 messages.info(request, "Nothing changed.")
     except EditConflict as conflict:
         return _conflict(request, runbook, form, conflict.current)
-    updated.refresh_from_db()
-    _warn_missing_sections(request, updated)
-    return redirect(updated)
+    locked.refresh_from_db()
+    _warn_missing_sections(request, locked)
+    return redirect(locked)
 
 
 def _conflict(request: HttpRequest, runbook: Runbook, form: RunbookForm, current: Revision) -> HttpResponse:
@@ -137,11 +170,12 @@ def _conflict(request: HttpRequest, runbook: Runbook, form: RunbookForm, current
     mine = form.cleaned_data["body"]
     data = request.POST.copy()
     data["base_revision"] = str(current.number)
-    merged_form = RunbookForm(data, instance=Runbook.objects.get(pk=runbook.pk))
+    fresh = Runbook.objects.select_related("current_revision").get(pk=runbook.pk)
+    merged_form = RunbookForm(data, instance=fresh)
     merged_form.is_valid()
     context = {
         "form": merged_form,
-        "runbook": runbook,
+        "runbook": fresh,
         "conflict": current,
         "theirs": current.body,
         "mine": mine,
@@ -163,7 +197,7 @@ def _warn_missing_sections(request: HttpRequest, runbook: Runbook) -> None:
 def preview(request: HttpRequest) -> HttpResponse:
     body = request.POST.get("body", "")
     if len(body) > MAX_BODY_CHARS:
-        return HttpResponseBadRequest("The text is too long to preview (500,000 characters at most).")
+        return HttpResponseBadRequest("The text is too long to preview (200,000 characters at most).")
     rendered = render_markdown_with_toc(body)
     kind = request.POST.get("kind", "")
     missing = shapes.missing_sections(kind, heading_titles(body)) if kind in shapes.REQUIRED_SECTIONS else []
@@ -183,13 +217,18 @@ def history(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "runbooks/history.html", context)
 
 
+# Revision numbers are stored as 32-bit integers; anything outside is a typo, not a lookup.
+MAX_REVISION_NUMBER = 2**31 - 1
+
+
 def _revision_number(value: str | None, default: int) -> int | None:
     if value in (None, ""):
         return default
     try:
-        return int(value)
-    except ValueError:
+        number = int(value)
+    except (TypeError, ValueError):
         return None
+    return number if 0 < number <= MAX_REVISION_NUMBER else None
 
 
 @role_required(VIEWER)
@@ -200,7 +239,12 @@ def diff(request: HttpRequest, slug: str) -> HttpResponse:
     a = _revision_number(request.GET.get("a"), max(latest - 1, 1))
     b = _revision_number(request.GET.get("b"), latest)
     if a is None or b is None:
-        return HttpResponseBadRequest("Revision numbers must be whole numbers, like ?a=2&b=5.")
+        return render(
+            request,
+            "runbooks/diff.html",
+            {"runbook": runbook, "error": "Revision numbers must be positive whole numbers, like ?a=2&b=5."},
+            status=400,
+        )
     found = {r.number: r for r in runbook.revisions.filter(number__in=[a, b]).select_related("author")}
     missing = [n for n in (a, b) if n not in found]
     if missing:
@@ -228,6 +272,8 @@ def diff(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def revision(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     runbook = get_object_or_404(Runbook.objects.select_related("current_revision"), slug=slug)
+    if number > MAX_REVISION_NUMBER:
+        raise Http404("No such revision.")
     rev = get_object_or_404(runbook.revisions.select_related("author"), number=number)
     return render(request, "runbooks/revision.html", {"runbook": runbook, "revision": rev})
 
@@ -236,8 +282,14 @@ def revision(request: HttpRequest, slug: str, number: int) -> HttpResponse:
 @require_POST
 def restore(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     runbook = get_object_or_404(Runbook.objects.select_related("current_revision"), slug=slug)
+    if number > MAX_REVISION_NUMBER:
+        raise Http404("No such revision.")
     old = get_object_or_404(runbook.revisions, number=number)
-    base = _revision_number(request.POST.get("base_revision"), 0) or None
+    # Without the revision the user was looking at, a restore could undo an
+    # edit they never saw, so a missing or bad base is refused.
+    base = _revision_number(request.POST.get("base_revision"), 0)
+    if not base:
+        raise BadRequest("The restore form is missing the revision it was based on; reload the history page.")
     try:
         new = runbook.restore(old, by=request.user, base_revision=base)
     except EditConflict as conflict:

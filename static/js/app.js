@@ -2,6 +2,9 @@
 (function () {
   "use strict";
 
+  // Controls that only matter without JavaScript (e.g. a "Filter" button) hide themselves.
+  document.documentElement.classList.add("js");
+
   // "/" focuses the search box from any page, unless the user is typing.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;

@@ -1,0 +1,16 @@
+"""The project's URLs plus /bare/, the smallest Django view: the yardstick for page throughput."""
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+
+from fixit_runbooks.urls import handler400, handler403, handler404, handler500  # noqa: F401
+from fixit_runbooks.urls import urlpatterns as project_urlpatterns
+
+
+@login_not_required
+def bare(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
+
+urlpatterns = [path("bare/", bare, name="bench-bare"), *project_urlpatterns]

@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from runbooks.models import Runbook, Service, Severity
+
+from .models import (
+    ActionStatus,
+    CorrectiveAction,
+    DrillOutcome,
+    Incident,
+    Status,
+    StepState,
+    TimelineKind,
+)
+
+DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _users() -> Any:
+    return get_user_model().objects.filter(is_active=True).order_by("username")
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return obj.get_username()
+
+
+class IncidentForm(forms.ModelForm):
+    commander = UserChoiceField(queryset=_users(), required=False, label="Incident commander")
+    services = forms.ModelMultipleChoiceField(
+        queryset=Service.objects.all(), required=False, label="Affected services"
+    )
+
+    class Meta:
+        model = Incident
+        fields = [
+            "title",
+            "severity",
+            "commander",
+            "services",
+            "detected_at",
+            "acknowledged_at",
+            "mitigated_at",
+            "user_impact",
+            "business_impact",
+        ]
+        widgets = {
+            "detected_at": DATETIME_WIDGET,
+            "acknowledged_at": DATETIME_WIDGET,
+            "mitigated_at": DATETIME_WIDGET,
+            "user_impact": forms.Textarea(attrs={"rows": 3}),
+            "business_impact": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["commander"].queryset = _users()
+        for name in ("detected_at", "acknowledged_at", "mitigated_at"):
+            self.fields[name].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
+        if not self.instance.pk:
+            self.fields["detected_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        detected = data.get("detected_at")
+        now = timezone.now()
+        if detected and detected > now + dt.timedelta(minutes=5):
+            self.add_error("detected_at", "An incident cannot be detected in the future.")
+        for name in ("acknowledged_at", "mitigated_at"):
+            value = data.get(name)
+            if value and detected and value < detected:
+                self.add_error(name, "This is before the incident was detected.")
+        return data
+
+
+class TimelineEntryForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[(TimelineKind.NOTE, "Note"), (TimelineKind.COMMUNICATION, "Communication")],
+        initial=TimelineKind.NOTE,
+    )
+    text = forms.CharField(max_length=4000, widget=forms.Textarea(attrs={"rows": 2}), label="Entry")
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=Status.choices)
+
+
+class AttachRunbookForm(forms.Form):
+    runbook = forms.CharField(max_length=200, label="Runbook", help_text="Its title or slug.")
+
+    def clean_runbook(self) -> Runbook:
+        wanted = self.cleaned_data["runbook"].strip()
+        runbook = (
+            Runbook.objects.filter(slug=wanted).first() or Runbook.objects.filter(title__iexact=wanted).first()
+        )
+        if runbook is None:
+            raise ValidationError(f"There is no runbook called “{wanted}”.")
+        return runbook
+
+
+class StepForm(forms.Form):
+    step = forms.IntegerField(min_value=1)
+    state = forms.ChoiceField(choices=StepState.choices)
+    note = forms.CharField(max_length=1000, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("state") == StepState.DEVIATED and not (data.get("note") or "").strip():
+            self.add_error("note", "Say what was done differently.")
+        return data
+
+
+class IncidentFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=[("", "Any status"), ("open", "Open"), *Status.choices], required=False)
+    severity = forms.ChoiceField(choices=[("", "Any severity"), *Severity.choices], required=False)
+    service = forms.ModelChoiceField(queryset=Service.objects.all(), required=False, empty_label="Any service")
+    since = forms.DateField(required=False, widget=DATE_WIDGET, label="Detected from")
+    until = forms.DateField(required=False, widget=DATE_WIDGET, label="Detected until")
+
+    def filter(self, incidents: Any) -> Any:
+        if not self.is_valid():
+            return incidents
+        data = self.cleaned_data
+        if data["status"] == "open":
+            incidents = incidents.open()
+        elif data["status"]:
+            incidents = incidents.filter(status=data["status"])
+        if data["severity"]:
+            incidents = incidents.filter(severity=data["severity"])
+        if data["service"]:
+            incidents = incidents.filter(services=data["service"])
+        if data["since"]:
+            incidents = incidents.filter(detected_at__date__gte=data["since"])
+        if data["until"]:
+            incidents = incidents.filter(detected_at__date__lte=data["until"])
+        return incidents
+
+
+class ReviewForm(forms.Form):
+    timeline_summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Timeline summary")
+    user_impact = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="User impact")
+    business_impact = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    root_cause = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    resolution = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    prevention = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    lessons_learned = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class CorrectiveActionForm(forms.Form):
+    title = forms.CharField(max_length=300)
+    owner = UserChoiceField(queryset=_users(), required=False)
+    due_date = forms.DateField(widget=DATE_WIDGET)
+    status = forms.ChoiceField(choices=ActionStatus.choices, initial=ActionStatus.OPEN)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = _users()
+
+    def clean_due_date(self) -> dt.date:
+        due = self.cleaned_data["due_date"]
+        try:
+            CorrectiveAction.check_due_date(due, timezone.localdate())
+        except ValidationError as error:
+            raise ValidationError(f"{error.messages[0]} Pick today or a later date.") from error
+        return due
+
+
+CorrectiveActionFormSet = forms.formset_factory(CorrectiveActionForm, extra=3, max_num=30, validate_max=True)
+
+
+class ActionStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=ActionStatus.choices)
+
+
+class DrillForm(forms.Form):
+    runbooks = forms.ModelMultipleChoiceField(
+        queryset=Runbook.objects.only("id", "title", "slug").order_by("title"),
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="Hold Ctrl (⌘ on a Mac) to pick several.",
+    )
+    date = forms.DateField(widget=DATE_WIDGET, initial=timezone.localdate)
+    participants = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    outcome = forms.ChoiceField(choices=DrillOutcome.choices, widget=forms.RadioSelect, initial=DrillOutcome.PASSED)
+    findings = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=10_000)
+
+    def clean_date(self) -> dt.date:
+        date = self.cleaned_data["date"]
+        if date > timezone.localdate():
+            raise ValidationError("Record a drill after it happened: the date is in the future.")
+        return date
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("outcome") == DrillOutcome.GAPS and not (data.get("findings") or "").strip():
+            self.add_error("findings", "Describe the gaps that were found.")
+        return data

@@ -1,0 +1,380 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from runbooks.models import Runbook
+from runbooks.roles import EDITOR, VIEWER, role_required
+
+from .communications import status_updates
+from .forms import (
+    ActionStatusForm,
+    AttachRunbookForm,
+    CorrectiveActionForm,
+    CorrectiveActionFormSet,
+    DrillForm,
+    IncidentFilterForm,
+    IncidentForm,
+    ReviewForm,
+    StatusForm,
+    StepForm,
+    TimelineEntryForm,
+)
+from .models import (
+    REVIEW_FIELDS,
+    ActionStatus,
+    CorrectiveAction,
+    Drill,
+    Incident,
+    IncidentRunbook,
+    InvalidTransition,
+    Status,
+    StepProgress,
+    TimelineEntry,
+)
+
+LIST_PAGE_SIZE = 50
+
+
+def _refused(request: HttpRequest, message: str, status: int = 409) -> HttpResponse:
+    """The action does not fit the current state: say why, with a 409 (or 400 for bad input)."""
+    title = "Not possible right now" if status == 409 else "Bad request"
+    return render(request, "error.html", {"title": title, "message": message, "status": status}, status=status)
+
+
+def _incident(number: str) -> Incident:
+    return get_object_or_404(Incident.objects.select_related("commander", "created_by"), number=number)
+
+
+def _timeline(incident: Incident) -> Any:
+    return TimelineEntry.objects.filter(incident=incident).select_related("author")
+
+
+# --- incidents -----------------------------------------------------------
+
+
+@role_required(VIEWER)
+@require_GET
+def incident_list(request: HttpRequest) -> HttpResponse:
+    filters = IncidentFilterForm(request.GET or None)
+    if request.GET and not filters.is_valid():
+        return render(request, "incidents/list.html", {"filters": filters, "page": None}, status=400)
+    incidents = filters.filter(Incident.objects.with_list_data()).open_first()
+    page = Paginator(incidents, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"filters": filters, "page": page, "query": query.urlencode()}
+    template = "incidents/list.html#incident-table" if request.htmx else "incidents/list.html"
+    return render(request, template, context)
+
+
+@role_required(EDITOR)
+@require_http_methods(["GET", "POST"])
+def incident_create(request: HttpRequest) -> HttpResponse:
+    form = IncidentForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            services = data.pop("services")
+            incident = Incident.open_incident(by=request.user, services=services, **data)
+            messages.success(request, f"Opened {incident.number}.")
+            return redirect(incident)
+        return render(request, "incidents/form.html", {"form": form, "incident": None}, status=400)
+    return render(request, "incidents/form.html", {"form": form, "incident": None})
+
+
+@role_required(EDITOR)
+@require_http_methods(["GET", "POST"])
+def incident_edit(request: HttpRequest, number: str) -> HttpResponse:
+    incident = _incident(number)
+    form = IncidentForm(request.POST or None, instance=incident)
+    if request.method == "POST":
+        if form.is_valid():
+            updated = form.save(commit=False)
+            updated.update_details(
+                by=request.user, changed_fields=form.changed_data, services=form.cleaned_data["services"]
+            )
+            messages.success(request, "Incident details saved.")
+            return redirect(updated)
+        return render(request, "incidents/form.html", {"form": form, "incident": incident}, status=400)
+    return render(request, "incidents/form.html", {"form": form, "incident": incident})
+
+
+@role_required(VIEWER)
+@require_GET
+def incident_detail(request: HttpRequest, number: str) -> HttpResponse:
+    incident = _incident(number)
+    services = list(incident.services.all())
+    attachments = list(
+        incident.attachments.select_related("runbook", "revision", "attached_by").prefetch_related(
+            Prefetch("progress", queryset=StepProgress.objects.select_related("by"))
+        )
+    )
+    today = timezone.localdate()
+    actions = list(incident.corrective_actions.select_related("owner"))
+    context = {
+        "incident": incident,
+        "services": services,
+        "timeline": _timeline(incident),
+        "attachments": attachments,
+        "actions": actions,
+        "overdue_actions": [a for a in actions if a.is_overdue(today)],
+        "status_updates": status_updates(incident, services),
+        "entry_form": TimelineEntryForm(),
+        "status_form": StatusForm(initial={"status": incident.status}),
+        "attach_form": AttachRunbookForm(),
+        "action_form": CorrectiveActionForm(),
+        "action_statuses": ActionStatus.choices,
+    }
+    return render(request, "incidents/detail.html", context)
+
+
+@role_required(VIEWER)
+@require_GET
+def timeline(request: HttpRequest, number: str) -> HttpResponse:
+    incident = _incident(number)
+    context = {"incident": incident, "timeline": _timeline(incident)}
+    return render(request, "incidents/detail.html#timeline-entries", context)
+
+
+@role_required(EDITOR)
+@require_POST
+def timeline_add(request: HttpRequest, number: str) -> HttpResponse:
+    incident = _incident(number)
+    form = TimelineEntryForm(request.POST)
+    error = ""
+    if form.is_valid():
+        try:
+            incident.add_note(by=request.user, text=form.cleaned_data["text"], kind=form.cleaned_data["kind"])
+        except InvalidTransition as refused:
+            error = str(refused)
+    else:
+        error = " ".join(e for errors in form.errors.values() for e in errors)
+    if request.htmx:
+        context = {"incident": incident, "timeline": _timeline(incident), "timeline_error": error}
+        return render(request, "incidents/detail.html#timeline", context, status=400 if error else 200)
+    if error:
+        return _refused(request, error, status=400)
+    return redirect(f"{incident.get_absolute_url()}#timeline")
+
+
+@role_required(EDITOR)
+@require_POST
+def change_status(request: HttpRequest, number: str) -> HttpResponse:
+    incident = _incident(number)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, "Pick one of the listed statuses.", status=400)
+    try:
+        incident.change_status(form.cleaned_data["status"], by=request.user)
+    except InvalidTransition as refused:
+        return _refused(request, str(refused))
+    messages.success(request, f"{incident.number} is now {incident.get_status_display().lower()}.")
+    return redirect(incident)
+
+
+@role_required(EDITOR)
+@require_POST
+def acknowledge(request: HttpRequest, number: str) -> HttpResponse:
+    incident = _incident(number)
+    try:
+        incident.acknowledge(by=request.user)
+    except InvalidTransition as refused:
+        return _refused(request, str(refused))
+    return redirect(incident)
+
+
+@role_required(EDITOR)
+@require_POST
+def attach_runbook(request: HttpRequest, number: str) -> HttpResponse:
+    incident = _incident(number)
+    form = AttachRunbookForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, " ".join(form.errors.get("runbook", ["Name a runbook."])), status=400)
+    runbook = form.cleaned_data["runbook"]
+    try:
+        attachment = incident.attach_runbook(runbook, by=request.user)
+    except InvalidTransition as refused:
+        return _refused(request, str(refused))
+    messages.success(request, f"“{runbook.title}” version {attachment.revision.version} is attached.")
+    return redirect(incident)
+
+
+def _attachment(number: str, slug: str) -> IncidentRunbook:
+    return get_object_or_404(
+        IncidentRunbook.objects.select_related("incident", "runbook", "revision").prefetch_related(
+            Prefetch("progress", queryset=StepProgress.objects.select_related("by"))
+        ),
+        incident__number=number,
+        runbook__slug=slug,
+    )
+
+
+@role_required(VIEWER)
+@require_GET
+def checklist(request: HttpRequest, number: str, slug: str) -> HttpResponse:
+    attachment = _attachment(number, slug)
+    context = {"attachment": attachment, "incident": attachment.incident, "rows": attachment.checklist()}
+    template = "incidents/checklist.html#checklist" if request.htmx else "incidents/checklist.html"
+    return render(request, template, context)
+
+
+@role_required(EDITOR)
+@require_POST
+def step(request: HttpRequest, number: str, slug: str) -> HttpResponse:
+    attachment = _attachment(number, slug)
+    form = StepForm(request.POST)
+    error = ""
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            attachment.record_step(data["step"], data["state"], by=request.user, note=data["note"])
+        except InvalidTransition as refused:
+            error = str(refused)
+    else:
+        error = " ".join(e for errors in form.errors.values() for e in errors)
+    status = 409 if error and form.is_valid() else 400 if error else 200
+    if request.htmx:
+        attachment = _attachment(number, slug)
+        context = {
+            "attachment": attachment,
+            "incident": attachment.incident,
+            "rows": attachment.checklist(),
+            "checklist_error": error,
+        }
+        return render(request, "incidents/checklist.html#checklist", context, status=status)
+    if error:
+        return _refused(request, error, status=status)
+    return redirect("incidents:checklist", number=number, slug=slug)
+
+
+@role_required(EDITOR)
+@require_http_methods(["GET", "POST"])
+def review(request: HttpRequest, number: str) -> HttpResponse:
+    incident = _incident(number)
+    if incident.status != Status.RESOLVED:
+        if incident.status == Status.REVIEWED:
+            return _refused(request, f"The review of {incident.number} was already completed.")
+        return _refused(request, f"{incident.number} is still open: resolve it before the post-incident review.")
+    initial = {name: getattr(incident, name) for name in REVIEW_FIELDS}
+    form = ReviewForm(request.POST or None, initial=initial)
+    actions = CorrectiveActionFormSet(request.POST or None, prefix="actions")
+    if request.method == "POST":
+        if form.is_valid() and actions.is_valid():
+            rows = [a.cleaned_data for a in actions.forms if a.has_changed() and a.cleaned_data]
+            try:
+                incident.complete_review(request.user, actions=rows, **form.cleaned_data)
+            except InvalidTransition as refused:
+                return _refused(request, str(refused))
+            except ValidationError as invalid:
+                return _refused(request, " ".join(invalid.messages), status=400)
+            messages.success(request, f"Review of {incident.number} completed.")
+            return redirect(incident)
+        status = 400
+    else:
+        status = 200
+    context = {"incident": incident, "form": form, "actions": actions, "timeline": _timeline(incident)}
+    return render(request, "incidents/review.html", context, status=status)
+
+
+@role_required(EDITOR)
+@require_POST
+def action_add(request: HttpRequest, number: str) -> HttpResponse:
+    incident = _incident(number)
+    form = CorrectiveActionForm(request.POST)
+    if not form.is_valid():
+        message = "; ".join(f"{form.fields[name].label or name}: {' '.join(errs)}" for name, errs in form.errors.items())
+        return _refused(request, message, status=400)
+    incident.add_corrective_action(by=request.user, **form.cleaned_data)
+    messages.success(request, "Corrective action added.")
+    return redirect(f"{incident.get_absolute_url()}#actions")
+
+
+@role_required(VIEWER)
+@require_GET
+def action_list(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    show_all = request.GET.get("show") == "all"
+    actions = CorrectiveAction.objects.select_related("incident", "owner")
+    actions = actions.unfinished() if not show_all else actions
+    overdue = list(CorrectiveAction.objects.overdue(today).select_related("incident", "owner"))
+    context = {
+        "overdue": overdue,
+        "page": Paginator(actions, 100).get_page(request.GET.get("page")),
+        "show_all": show_all,
+        "today": today,
+        "action_statuses": ActionStatus.choices,
+    }
+    return render(request, "incidents/actions.html", context)
+
+
+@role_required(EDITOR)
+@require_POST
+def action_status(request: HttpRequest, pk: int) -> HttpResponse:
+    action = get_object_or_404(CorrectiveAction.objects.select_related("incident"), pk=pk)
+    form = ActionStatusForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, "Pick one of the listed statuses.", status=400)
+    action.set_status(form.cleaned_data["status"], by=request.user)
+    messages.success(request, f"“{action.title}” is now {action.get_status_display().lower()}.")
+    next_url = request.POST.get("next", "")
+    if next_url == "incident":
+        return redirect(f"{action.incident.get_absolute_url()}#actions")
+    return redirect("incidents:actions")
+
+
+# --- drills --------------------------------------------------------------
+
+
+@role_required(VIEWER)
+@require_GET
+def drill_list(request: HttpRequest) -> HttpResponse:
+    drills = Drill.objects.select_related("recorded_by").prefetch_related("runbooks")
+    page = Paginator(drills, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "incidents/drill_list.html", {"page": page})
+
+
+@role_required(EDITOR)
+@require_http_methods(["GET", "POST"])
+def drill_create(request: HttpRequest) -> HttpResponse:
+    initial: dict[str, Any] = {}
+    if request.method == "GET" and request.GET.get("runbook"):
+        initial["runbooks"] = list(
+            Runbook.objects.filter(slug=request.GET["runbook"][:200]).values_list("pk", flat=True)
+        )
+    form = DrillForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                drill = Drill.record(
+                    by=request.user,
+                    runbooks=data["runbooks"],
+                    date=data["date"],
+                    participants=data["participants"],
+                    outcome=data["outcome"],
+                    findings=data["findings"],
+                )
+            except InvalidTransition as refused:
+                form.add_error(None, str(refused))
+            else:
+                messages.success(request, f"Recorded {drill.number}.")
+                return redirect(drill)
+        return render(request, "incidents/drill_form.html", {"form": form}, status=400)
+    return render(request, "incidents/drill_form.html", {"form": form})
+
+
+@role_required(VIEWER)
+@require_GET
+def drill_detail(request: HttpRequest, number: str) -> HttpResponse:
+    drill = get_object_or_404(Drill.objects.select_related("recorded_by"), number=number)
+    links = drill.links.select_related("runbook", "revision")
+    return render(request, "incidents/drill_detail.html", {"drill": drill, "links": links})

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "search"
+
+urlpatterns = [
+    path("search/", views.search_page, name="search"),
+    path("api/search/", views.api_search, name="api"),
+    path("alerts/", views.alert_coverage, name="coverage"),
+    path("alerts/<str:alert_name>/", views.alert_lookup, name="alert"),
+]
