@@ -81,7 +81,6 @@ class TeamAdmin(admin.ModelAdmin):
 
 admin.site.register(Service, search_fields=["name"])
 admin.site.register(Tag, search_fields=["name"])
-admin.site.site_header = "FixIt Runbooks administration"
 
 
 @admin.register(ReminderPreference)

@@ -182,3 +182,12 @@ def test_django_admin_runbook_change_page_renders(superuser_client, two_revision
 def test_django_admin_search_finds_runbook_by_alert(superuser_client, two_revision_runbook):
     response = superuser_client.get("/admin/runbooks/runbook/", {"q": "CheckoutHighLatency"})
     assert response.context["cl"].result_count == 1
+
+
+def test_admin_role_opens_the_django_admin_without_staff_flag(admin_client_role):
+    assert admin_client_role.get("/admin/").status_code == 200
+    assert admin_client_role.get("/admin/runbooks/runbook/").status_code == 200
+
+
+def test_editor_role_cannot_open_the_django_admin(editor_client):
+    assert editor_client.get("/admin/").status_code == 302
