@@ -21,7 +21,7 @@ from django.utils.html import escape
 from django.utils.text import slugify
 
 from . import shapes, signals
-from .markdown import heading_titles, render
+from .markdown import render
 from .models import (
     CADENCE_DELTAS,
     AlertName,
@@ -372,7 +372,7 @@ def _render_cached(spec: DemoRunbook, cache: dict[str, tuple[str, list[Any], lis
         cache[key] = (
             rendered.html,
             [list(entry) for entry in rendered.toc],
-            shapes.missing_sections(spec.kind, heading_titles(shape)),
+            shapes.missing_sections(spec.kind, rendered.headings),
         )
     html, toc, missing = cache[key]
     for value, token in placeholders.items():

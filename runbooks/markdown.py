@@ -321,7 +321,7 @@ _BASE_CONFIG = {
 }
 _RENDER_CONFIG = {
     **_BASE_CONFIG,
-    "toc": {"permalink": "\u00b6", "permalink_title": "Permanent link", "toc_depth": "2-4"},
+    "toc": {"permalink": "\u00b6", "permalink_title": "Permanent link", "toc_depth": "1-6"},
 }
 _TITLES_CONFIG = {**_BASE_CONFIG, "toc": {"permalink": False, "toc_depth": "1-6"}}
 
@@ -357,6 +357,8 @@ def _token_text(token: dict) -> str:
 class Rendered:
     html: str
     toc: list[tuple[int, str, str]] = field(default_factory=list)
+    # Every heading's text (h1-h6): what required-section checks read, from the same parse.
+    headings: list[str] = field(default_factory=list)
 
 
 def render(text: str) -> Rendered:
@@ -367,12 +369,10 @@ def render(text: str) -> Rendered:
         return Rendered(html=f"<pre>{html.escape(text)}</pre>", toc=[])
     md = _render_md()
     raw_html = md.convert(text)
-    toc = [
-        (token["level"], token["id"], _token_text(token))
-        for token in _flatten_toc(md.toc_tokens)
-        if token["level"] in _TOC_LEVELS
-    ]
-    return Rendered(html=_CLEANER.clean(raw_html), toc=toc)
+    tokens = list(_flatten_toc(md.toc_tokens))
+    toc = [(token["level"], token["id"], _token_text(token)) for token in tokens if token["level"] in _TOC_LEVELS]
+    headings = [_token_text(token) for token in tokens]
+    return Rendered(html=_CLEANER.clean(raw_html), toc=toc, headings=headings)
 
 
 # Python-Markdown's inline parser is quadratic in the link brackets, escapes and

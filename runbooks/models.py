@@ -537,7 +537,7 @@ class Runbook(models.Model):
             restored_from=restored_from,
         )
         self.current_revision = revision
-        self.missing_sections = shapes.missing_sections(self.kind, heading_titles(body))
+        self.missing_sections = shapes.missing_sections(self.kind, rendered.headings)
         self.updated_at = revision.created_at
         self.save(update_fields=["current_revision", "missing_sections", "updated_at"])
         HistoryEntry.objects.create(

@@ -14,7 +14,6 @@ from fixit_runbooks import health
 
 from . import diffs, shapes
 from .forms import MAX_BODY_CHARS, IndexFilterForm, NewRunbookKindForm, RunbookForm
-from .markdown import heading_titles
 from .markdown import render as render_markdown_with_toc
 from .models import AuditEvent, Category, EditConflict, Kind, Revision, Runbook
 from .roles import ADMIN, EDITOR, VIEWER, role_required
@@ -200,7 +199,7 @@ def preview(request: HttpRequest) -> HttpResponse:
         return HttpResponseBadRequest("The text is too long to preview (200,000 characters at most).")
     rendered = render_markdown_with_toc(body)
     kind = request.POST.get("kind", "")
-    missing = shapes.missing_sections(kind, heading_titles(body)) if kind in shapes.REQUIRED_SECTIONS else []
+    missing = shapes.missing_sections(kind, rendered.headings) if kind in shapes.REQUIRED_SECTIONS else []
     return render(request, "runbooks/_preview.html", {"html": rendered.html, "missing": missing})
 
 

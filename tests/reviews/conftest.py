@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from django.conf import settings
+from django.apps import apps
 from django.utils import timezone
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,7 +26,9 @@ REPO = Path(__file__).resolve().parents[2]
 # Rows must be committed for other threads and the worker process to see them. Naming
 # the apps makes the flush between tests TRUNCATE ... CASCADE, which the search app's
 # unmanaged table (it references runbooks_runbook) needs on PostgreSQL.
-committed = pytest.mark.django_db(transaction=True, available_apps=list(settings.INSTALLED_APPS))
+committed = pytest.mark.django_db(
+    transaction=True, available_apps=[config.name for config in apps.get_app_configs()]
+)
 
 
 def free_port() -> int:

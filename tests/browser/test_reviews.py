@@ -6,15 +6,14 @@ import pytest
 from django.utils import timezone
 
 from runbooks.models import HistoryEntry, Runbook
-from tests.browser.conftest import browser, login, page  # noqa: F401 (fixtures)
 from tests.reviews.conftest import committed
 
 pytestmark = [pytest.mark.browser, committed]
 
 
-def test_reviewer_signs_off_an_overdue_runbook_from_its_page(login, reviewer, live_server, runbook):  # noqa: F811
+def test_reviewer_signs_off_an_overdue_runbook_from_its_page(login, reviewer, live_server, runbook):
     Runbook.objects.filter(pk=runbook.pk).update(next_review_due=timezone.now() - dt.timedelta(days=4))
-    page = login(reviewer)  # noqa: F811
+    page = login(reviewer)
     page.goto(f"{live_server.url}{runbook.get_absolute_url()}")
     assert page.locator(".review-panel .badge").inner_text() == "review overdue"
     page.get_by_role("link", name="Mark reviewed").click()
@@ -26,10 +25,10 @@ def test_reviewer_signs_off_an_overdue_runbook_from_its_page(login, reviewer, li
     assert HistoryEntry.objects.get(runbook=runbook, trigger="review").reviewer == "rhea"
 
 
-def test_author_sees_why_they_cannot_sign_off(login, make_runbook, reviewer, live_server, settings):  # noqa: F811
+def test_author_sees_why_they_cannot_sign_off(login, make_runbook, reviewer, live_server, settings):
     settings.REVIEW_REQUIRES_SECOND_REVIEWER = True
     runbook = make_runbook(author=reviewer)
-    page = login(reviewer)  # noqa: F811
+    page = login(reviewer)
     page.goto(f"{live_server.url}/runbooks/{runbook.slug}/review/")
     page.get_by_role("button", name="Mark reviewed").click()
     page.get_by_role("alert").wait_for()
