@@ -219,10 +219,7 @@ def _rows(ids: list[int]) -> dict[int, Runbook]:
     if not ids:
         return {}
     return (
-        Runbook.objects.select_related("owner", "team", "last_reviewed_by")
-        .prefetch_related("alert_names")
-        .defer("missing_sections")
-        .in_bulk(ids)
+        Runbook.objects.select_related("owner", "team").prefetch_related("alert_names").in_bulk(ids)
     )
 
 
@@ -230,7 +227,7 @@ def _browse(result: SearchResult, filters: Filters, now: dt.datetime, limit: int
     """Filters without words: the matching runbooks, stalest first, so gaps are visible."""
     queryset = filters.apply(Runbook.objects.all(), now).distinct()
     runbooks = list(
-        queryset.select_related("owner", "team", "last_reviewed_by")
+        queryset.select_related("owner", "team")
         .prefetch_related("alert_names")
         .order_by("next_review_due", "title")[:limit]
     )
@@ -415,13 +412,23 @@ class _Sqlite:
 
 
 def _closest(candidates: list[tuple[str, str]]) -> dict[str, str]:
-    """Per misspelt term, the candidate fewest keystrokes away (ties: the alphabetically first)."""
-    best: dict[str, tuple[int, str]] = {}
+    """Per misspelt term, the candidate fewest keystrokes away.
+
+    Ties go to a word the term is a subsequence of, since a dropped letter is
+    the commonest typo ("leadr" → "leader", not "lead"), then alphabetically.
+    """
+    best: dict[str, tuple[int, bool, str]] = {}
     for term, word in candidates:
         distance = edit_distance(term, word)
-        if distance <= _allowed_edits(term) and (term not in best or (distance, word) < best[term]):
-            best[term] = (distance, word)
-    return {term: word for term, (_, word) in best.items()}
+        key = (distance, not _is_subsequence(term, word), word)
+        if distance <= _allowed_edits(term) and (term not in best or key < best[term]):
+            best[term] = key
+    return {term: key[2] for term, key in best.items()}
+
+
+def _is_subsequence(short: str, long: str) -> bool:
+    letters = iter(long)
+    return all(char in letters for char in short)
 
 
 def _allowed_edits(term: str) -> int:

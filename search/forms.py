@@ -1,5 +1,3 @@
-from typing import Any
-
 from django import forms
 
 from runbooks.models import Category, Kind, ReviewState, Service, Severity, Tag, Team
@@ -27,10 +25,15 @@ class SearchForm(forms.Form):
 
     FILTERS = ("kind", "category", "severity", "team", "service", "tag", "review")
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
+    def filter_selects(self) -> list[tuple[str, list[tuple[str, str, bool]]]]:
+        """(name, [(value, label, selected)]) per filter: a plain loop in the template
+        renders these several times faster than seven Select widgets."""
+        selects = []
         for name in self.FILTERS:
-            self.fields[name].widget.attrs["aria-label"] = self.fields[name].label or name
+            current = str(self.data.get(name, "")) if self.is_bound else ""
+            options = [(str(value), str(label), str(value) == current) for value, label in self.fields[name].choices]
+            selects.append((name, options))
+        return selects
 
     def clean_q(self) -> str:
         # Longer text is cut rather than refused: a pasted log line should still search.

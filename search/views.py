@@ -13,6 +13,7 @@ from runbooks.roles import VIEWER, role_required
 from .auth import api_role_required, json_error
 from .engine import DEFAULT_LIMIT, search
 from .forms import SearchForm
+from .queries import split_camel
 
 DROPDOWN_LIMIT = 8
 COVERAGE_PAGE_SIZE = 200
@@ -67,7 +68,10 @@ def alert_lookup(request: HttpRequest, alert_name: str) -> HttpResponse:
         return redirect(runbooks[0])
     if runbooks:
         return render(request, "search/alert_choice.html", {"alert_name": name, "runbooks": runbooks})
-    result = search(name)
+    # The name as one word or as its camel-case words: "KubePodCrashLoopingEU"
+    # has no exact match, but "kube pod crash looping" finds the neighbours.
+    result = search(f"{name} or {split_camel(name)}")
+    result.query = name
     create_url = reverse("runbooks:create") + "?" + urlencode({"kind": Kind.INCIDENT, "alert": name, "title": name})
     context = {
         "form": SearchForm({"q": name}),

@@ -216,12 +216,13 @@ def celery_worker_factory(tmp_path: Path) -> Iterator[Callable[[SmtpServer], Wor
             # Embedded run: the filesystem broker lives in this test's own folder, for both sides.
             env["CELERY_BROKER_URL"] = "filesystem://"
             broker = tmp_path / "var" / "broker"
-            for sub in ("in", "processed"):
+            for sub in ("in", "processed", "control"):
                 (broker / sub).mkdir(parents=True, exist_ok=True)
             transport_options = {
                 "data_folder_in": str(broker / "in"),
                 "data_folder_out": str(broker / "in"),
                 "processed_folder": str(broker / "processed"),
+                "control_folder": str(broker / "control"),
                 "store_processed": False,
             }
         worker = Worker(f"reviews-{uuid.uuid4().hex[:10]}", env, tmp_path / "worker.log", transport_options)

@@ -136,3 +136,9 @@ def test_filters_without_words_list_matching_runbooks(library):
 def test_bad_queries_never_raise(library, q):
     result = search(q)
     assert result.total >= 0
+
+
+def test_dropped_letter_is_preferred_among_equally_close_corrections(make_runbook):
+    make_runbook(title="Lead time", body="## Symptoms\n\n- The lead pipe.\n")
+    make_runbook(title="No leader elected", body="## Symptoms\n\n- The cluster has no leader.\n")
+    assert search("leadr").suggestion == "leader"

@@ -133,6 +133,11 @@ def test_unknown_alert_shows_search_and_a_prefilled_create_button(editor_client,
     assert "Certificate expiring soon" in html
 
 
+def test_unknown_alert_page_finds_runbooks_for_its_words(viewer_client, library):
+    html = viewer_client.get("/alerts/NodeDiskAlmostFullEU/").content.decode()
+    assert "Node disk almost full" in html
+
+
 def test_viewer_sees_no_create_button_for_unknown_alert(viewer_client, library):
     html = viewer_client.get("/alerts/SomethingElse/").content.decode()
     assert "Create runbook for this alert" not in html
