@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.utils import timezone
 
+from . import signals
 from .models import (
     AlertName,
     AuditEvent,
@@ -39,6 +41,15 @@ class RunbookAdmin(admin.ModelAdmin):
     filter_horizontal = ["services", "tags"]
     readonly_fields = ["current_revision", "missing_sections", "created_at", "updated_at"]
     inlines = [AlertNameInline, HistoryEntryInline]
+
+    def save_related(self, request, form, formsets, change):  # type: ignore[no-untyped-def]
+        super().save_related(request, form, formsets, change)
+        runbook = form.instance
+        # Admin edits bypass update_details(): keep the page cache key, search index and audit in step.
+        Runbook.objects.filter(pk=runbook.pk).update(updated_at=timezone.now())
+        runbook.refresh_from_db()
+        AuditEvent.record(request.user, "runbook.admin_changed", runbook, {"fields": form.changed_data})
+        signals.runbook_changed.send(sender=Runbook, runbook=runbook)
 
 
 @admin.register(Revision)

@@ -184,6 +184,11 @@ class RunbookQuerySet(models.QuerySet["Runbook"]):
             "tags", "services", "alert_names"
         )
 
+    def with_page_stamp(self) -> RunbookQuerySet:
+        """Annotate the newest history row id: with the row's own fields it keys the page cache."""
+        newest_history = HistoryEntry.objects.filter(runbook=models.OuterRef("pk")).order_by("-id").values("id")[:1]
+        return self.annotate(history_stamp=models.Subquery(newest_history))
+
     def overdue(self, now: dt.datetime | None = None) -> RunbookQuerySet:
         now = now or timezone.now()
         return self.filter(next_review_due__lt=now)
@@ -272,6 +277,26 @@ class Runbook(models.Model):
     @property
     def response_target(self) -> str:
         return response_target_label(self.severity)
+
+    def page_cache_key(self) -> str:
+        """Changes whenever anything shown in the cached part of the runbook page changes.
+
+        Needs `with_page_stamp()`. Every write path bumps `updated_at` or adds a
+        history row; review and drill dates are part of the key themselves.
+        """
+        parts = (
+            self.pk,
+            self.current_revision_id,
+            self.updated_at.timestamp(),
+            getattr(self, "history_stamp", None),
+            self.owner_id,
+            self.team_id,
+            self.last_reviewed_at and self.last_reviewed_at.timestamp(),
+            self.last_reviewed_by_id,
+            self.next_review_due and self.next_review_due.timestamp(),
+            self.last_drilled_at and self.last_drilled_at.timestamp(),
+        )
+        return "runbook-page:" + ":".join(str(part) for part in parts)
 
     def cadence_delta(self) -> relativedelta:
         return CADENCE_DELTAS[self.review_cadence]

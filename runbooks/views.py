@@ -62,14 +62,16 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_GET
 def detail(request: HttpRequest, slug: str) -> HttpResponse:
     runbook = get_object_or_404(
-        Runbook.objects.visible_to(request.user).select_related(
-            "owner", "team", "current_revision", "current_revision__author", "last_reviewed_by"
-        ),
+        Runbook.objects.visible_to(request.user)
+        .select_related("owner", "team", "current_revision", "current_revision__author", "last_reviewed_by")
+        .with_page_stamp(),
         slug=slug,
     )
+    # The lazy querysets below run only when the cached body/history/metadata fragment is cold.
     context = {
         "runbook": runbook,
         "revision": runbook.current_revision,
+        "page_cache_key": runbook.page_cache_key(),
         "history": runbook.history.select_related("reviewer_user", "created_by"),
         "related": runbook.related.only("slug", "title", "severity"),
         "alert_names": runbook.alert_names.all(),

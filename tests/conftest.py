@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.test import Client
 
 from runbooks.models import Runbook, Team
@@ -34,6 +35,12 @@ INCIDENT_BODY = """## Symptoms
 
 1. Redeploy the rolled-back release.
 """
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    # Primary keys can repeat across rolled-back tests; cached page fragments must not.
+    cache.clear()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -235,12 +236,36 @@ def test_runbook_page_query_count_does_not_grow_with_history(
     runbook.add_revision(author=editor, body=runbook.current_revision.body + "\nv2\n", change_summary="2")
     runbook.related.add(make_runbook(title="Related one"))
     url = runbook.get_absolute_url()
+    cache.clear()  # measure the cold page: every fragment rendered, every query run
     before = count_queries(viewer_client, url)
     grow_history(runbook, editor)
     runbook.related.add(*[make_runbook(title=f"Related {n}") for n in range(5)])
+    cache.clear()
     with django_assert_max_num_queries(DETAIL_MAX_QUERIES):
         viewer_client.get(url)
+    cache.clear()
     assert count_queries(viewer_client, url) == before
+
+
+def test_warm_runbook_page_skips_the_cached_fragments_queries(viewer_client, runbook):
+    url = runbook.get_absolute_url()
+    cold = count_queries(viewer_client, url)
+    warm = count_queries(viewer_client, url)
+    assert warm <= cold - 4  # history, services, tags and alert names come from the cache
+
+
+def test_new_history_entry_appears_on_a_cached_runbook_page(viewer_client, runbook):
+    url = runbook.get_absolute_url()
+    viewer_client.get(url)
+    HistoryEntry.objects.create(runbook=runbook, trigger="drill", reference="DR-042", summary="Quarterly drill")
+    assert "DR-042" in viewer_client.get(url).content.decode()
+
+
+def test_new_revision_appears_on_a_cached_runbook_page(viewer_client, runbook, editor):
+    url = runbook.get_absolute_url()
+    viewer_client.get(url)
+    runbook.add_revision(author=editor, body="## Symptoms\n\nBrand new wording\n", change_summary="Reword")
+    assert "Brand new wording" in viewer_client.get(url).content.decode()
 
 
 # --- history, revisions, diffs -----------------------------------------------------------
