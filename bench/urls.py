@@ -13,4 +13,13 @@ def bare(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
-urlpatterns = [path("bare/", bare, name="bench-bare"), *project_urlpatterns]
+def bare_logged_in(request: HttpRequest) -> HttpResponse:
+    """The same smallest view behind the same login check the runbook page has."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
+urlpatterns = [
+    path("bare/", bare, name="bench-bare"),
+    path("bare-logged-in/", bare_logged_in, name="bench-bare-logged-in"),
+    *project_urlpatterns,
+]
