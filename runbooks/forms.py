@@ -39,6 +39,9 @@ class RunbookForm(forms.ModelForm):
     alert_names = CommaSeparatedField(help_text="Alert names that should open this runbook, comma separated.")
     services_list = CommaSeparatedField(label="Services")
     tags_list = CommaSeparatedField(label="Tags")
+    related_slugs = CommaSeparatedField(
+        label="Related runbooks", help_text="Slugs of related runbooks (the last part of their address), comma separated."
+    )
     body = forms.CharField(
         label="Runbook (markdown)",
         widget=forms.Textarea(attrs={"rows": 28, "spellcheck": "true", "class": "editor"}),
@@ -84,6 +87,7 @@ class RunbookForm(forms.ModelForm):
             self.initial.setdefault("alert_names", [a.name for a in runbook.alert_names.all()])
             self.initial.setdefault("services_list", [s.name for s in runbook.services.all()])
             self.initial.setdefault("tags_list", [t.name for t in runbook.tags.all()])
+            self.initial.setdefault("related_slugs", [r.slug for r in runbook.related.all()])
             if runbook.current_revision:
                 self.initial.setdefault("body", runbook.current_revision.body)
                 self.initial.setdefault("base_revision", runbook.current_revision.number)
@@ -104,11 +108,20 @@ class RunbookForm(forms.ModelForm):
             raise forms.ValidationError("A runbook needs some text. Start from the template.")
         return body
 
+    def clean_related_slugs(self) -> list[str]:
+        slugs = self.cleaned_data["related_slugs"]
+        known = set(Runbook.objects.filter(slug__in=slugs).values_list("slug", flat=True))
+        unknown = [slug for slug in slugs if slug not in known]
+        if unknown:
+            raise forms.ValidationError(f"No runbook has the slug: {', '.join(unknown[:5])}.")
+        return slugs
+
     def labels(self) -> dict[str, list[str]]:
         return {
             "alert_names": self.cleaned_data["alert_names"],
             "services": self.cleaned_data["services_list"],
             "tags": self.cleaned_data["tags_list"],
+            "related": self.cleaned_data["related_slugs"],
         }
 
 

@@ -417,6 +417,7 @@ class Runbook(models.Model):
         alert_names: list[str] | tuple[str, ...] = (),
         services: list[str] | tuple[str, ...] = (),
         tags: list[str] | tuple[str, ...] = (),
+        related: list[str] | tuple[str, ...] = (),
         **fields: Any,
     ) -> Runbook:
         """Create a runbook with its first revision (1.0) and first history entry."""
@@ -429,7 +430,7 @@ class Runbook(models.Model):
             if runbook.next_review_due is None:
                 runbook.next_review_due = runbook.due_after(now)
             runbook.save()
-            runbook.set_labels(alert_names=alert_names, services=services, tags=tags)
+            runbook.set_labels(alert_names=alert_names, services=services, tags=tags, related=related)
             runbook._write_revision(
                 author=author,
                 body=body,
@@ -461,7 +462,9 @@ class Runbook(models.Model):
         alert_names: list[str] | tuple[str, ...] | None = None,
         services: list[str] | tuple[str, ...] | None = None,
         tags: list[str] | tuple[str, ...] | None = None,
+        related: list[str] | tuple[str, ...] | None = None,
     ) -> None:
+        """Replace the given label lists; None leaves a list as it is. `related` holds slugs."""
         if alert_names is not None:
             wanted = {name.strip(): None for name in alert_names if name.strip()}
             self.alert_names.exclude(name__in=list(wanted)).delete()
@@ -478,6 +481,8 @@ class Runbook(models.Model):
             self.services.set([Service.objects.get_or_create(name=n.strip())[0] for n in services if n.strip()])
         if tags is not None:
             self.tags.set([Tag.objects.get_or_create(name=n.strip().lower())[0] for n in tags if n.strip()])
+        if related is not None:
+            self.related.set(Runbook.objects.filter(slug__in=related).exclude(pk=self.pk))
 
     def add_revision(
         self,

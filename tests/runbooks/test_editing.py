@@ -355,3 +355,21 @@ def test_restore_without_a_valid_base_is_a_bad_request(editor_client, editor, ru
 def test_restore_of_unknown_revision_is_404(editor_client, runbook, number):
     response = editor_client.post(reverse("runbooks:restore", args=[runbook.slug, number]), {"base_revision": 1})
     assert response.status_code == 404
+
+
+def test_editor_links_related_runbooks_by_slug(editor_client, runbook, make_runbook):
+    other = make_runbook(title="Database failover")
+    url = reverse("runbooks:edit", args=[runbook.slug])
+    response = editor_client.post(url, form_data(runbook, related_slugs=other.slug))
+    assert response.status_code == 302
+    assert list(runbook.related.all()) == [other]
+    assert "Checkout latency" in editor_client.get(other.get_absolute_url()).content.decode()
+
+
+def test_unknown_related_slug_is_refused_and_keeps_the_text(editor_client, runbook):
+    url = reverse("runbooks:edit", args=[runbook.slug])
+    response = editor_client.post(url, form_data(runbook, related_slugs="no-such-runbook", body="kept text\n"))
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "No runbook has the slug: no-such-runbook" in page
+    assert "kept text" in page
