@@ -14,6 +14,7 @@ query for the result rows.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,10 +167,17 @@ class _RawHit:
     snippet: str
 
 
+# Markdown punctuation that reads as noise in a one-line snippet: heading hashes,
+# emphasis stars, code backticks, table pipes, list bullets and task boxes.
+MARKDOWN_BLOCK_MARKS = re.compile(r"(^|\s)(?:#{1,6}|[-*+]|\d+\.|\[[ xX]\]|\|)(?=\s|$)")
+MARKDOWN_INLINE_MARKS = re.compile(r"\*\*|__|`+")
+
+
 def highlight(raw: str) -> SafeString:
     """Escape everything, then turn the engine's markers (and only those) into <mark>."""
     if raw.count(MARK_START) != raw.count(MARK_STOP):
         raw = raw.replace(MARK_START, "").replace(MARK_STOP, "")
+    raw = MARKDOWN_INLINE_MARKS.sub("", MARKDOWN_BLOCK_MARKS.sub(r"\1", raw))
     html = escape(" ".join(raw.split()))
     return mark_safe(html.replace(MARK_START, "<mark>").replace(MARK_STOP, "</mark>"))  # noqa: S308
 

@@ -142,3 +142,10 @@ def test_dropped_letter_is_preferred_among_equally_close_corrections(make_runboo
     make_runbook(title="Lead time", body="## Symptoms\n\n- The lead pipe.\n")
     make_runbook(title="No leader elected", body="## Symptoms\n\n- The cluster has no leader.\n")
     assert search("leadr").suggestion == "leader"
+
+
+def test_snippet_drops_markdown_punctuation_but_keeps_words_and_marks():
+    from search.engine import MARK_START, MARK_STOP, highlight
+
+    raw = f"## Symptoms - Alert `{MARK_START}DiskFull{MARK_STOP}` for **orders-db**. | a | b |"
+    assert str(highlight(raw)) == "Symptoms Alert <mark>DiskFull</mark> for orders-db. a b"
