@@ -7,5 +7,5 @@ app_name = "drills"
 urlpatterns = [
     path("", views.drill_list, name="list"),
     path("new/", views.drill_create, name="create"),
-    path("<str:number>/", views.drill_detail, name="detail"),
+    path("<slug:number>/", views.drill_detail, name="detail"),
 ]

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.validators import slug_re
+from django.urls import reverse_lazy
 from django.utils import timezone
 
 from runbooks.models import Runbook, Service, Severity
@@ -22,6 +25,9 @@ from .models import (
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+# Nothing this tool records happened before this; an earlier date is a typo in the year.
+EARLIEST_DATE = dt.date(2000, 1, 1)
+CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 def _users() -> Any:
@@ -72,11 +78,15 @@ class IncidentForm(forms.ModelForm):
         data = super().clean()
         detected = data.get("detected_at")
         now = timezone.now()
-        if detected and detected > now + dt.timedelta(minutes=5):
+        if detected and detected > now + CLOCK_SKEW:
             self.add_error("detected_at", "An incident cannot be detected in the future.")
+        elif detected and detected.date() < EARLIEST_DATE:
+            self.add_error("detected_at", f"That is before {EARLIEST_DATE:%Y}; check the year.")
         for name in ("acknowledged_at", "mitigated_at"):
             value = data.get(name)
-            if value and detected and value < detected:
+            if value and value > now + CLOCK_SKEW:
+                self.add_error(name, "This is in the future.")
+            elif value and detected and value < detected:
                 self.add_error(name, "This is before the incident was detected.")
         return data
 
@@ -180,21 +190,52 @@ class ActionStatusForm(forms.Form):
     status = forms.ChoiceField(choices=ActionStatus.choices)
 
 
+SLUG_SEPARATORS = re.compile(r"[\s,]+")
+MAX_DRILL_RUNBOOKS = 50
+
+
 class DrillForm(forms.Form):
-    runbooks = forms.ModelMultipleChoiceField(
-        queryset=Runbook.objects.only("id", "title", "slug").order_by("title"),
-        widget=forms.SelectMultiple(attrs={"size": 8}),
-        help_text="Hold Ctrl (⌘ on a Mac) to pick several.",
+    # Slugs, not a select: a select of every runbook is megabytes of HTML at 10,000 runbooks.
+    runbooks = forms.CharField(
+        max_length=5000,
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": "Type to search, e.g. checkout-latency, payments-db-failover",
+                "list": "runbook-options",
+                "autocomplete": "off",
+                "hx-get": reverse_lazy("incidents:runbook_suggestions"),
+                "hx-trigger": "input changed delay:250ms",
+                "hx-target": "#runbook-options",
+                "hx-swap": "innerHTML",
+            }
+        ),
+        help_text="Slugs of the runbooks exercised, separated by commas (the last part of a runbook's address).",
     )
     date = forms.DateField(widget=DATE_WIDGET, initial=timezone.localdate)
     participants = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
     outcome = forms.ChoiceField(choices=DrillOutcome.choices, widget=forms.RadioSelect, initial=DrillOutcome.PASSED)
     findings = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=10_000)
 
+    def clean_runbooks(self) -> list[Runbook]:
+        slugs = list(dict.fromkeys(s for s in SLUG_SEPARATORS.split(self.cleaned_data["runbooks"]) if s))
+        if not slugs:
+            raise ValidationError("Name at least one runbook.")
+        if len(slugs) > MAX_DRILL_RUNBOOKS:
+            raise ValidationError(f"A drill covers at most {MAX_DRILL_RUNBOOKS} runbooks; you named {len(slugs)}.")
+        malformed = [s for s in slugs if not slug_re.match(s)]
+        found = {r.slug: r for r in Runbook.objects.filter(slug__in=[s for s in slugs if s not in malformed])}
+        unknown = [s for s in slugs if s not in found]
+        if unknown:
+            shown = ", ".join(f"“{s[:80]}”" for s in unknown[:10])
+            raise ValidationError(f"No runbook has the slug {shown}. Check the spelling, or find it with search.")
+        return [found[s] for s in slugs]
+
     def clean_date(self) -> dt.date:
         date = self.cleaned_data["date"]
         if date > timezone.localdate():
             raise ValidationError("Record a drill after it happened: the date is in the future.")
+        if date < EARLIEST_DATE:
+            raise ValidationError(f"That is before {EARLIEST_DATE:%Y}; check the year.")
         return date
 
     def clean(self) -> dict[str, Any]:

@@ -179,7 +179,7 @@ class Incident(models.Model):
         with transaction.atomic():
             fields.setdefault("detected_at", timezone.now())
             year = fields["detected_at"].year
-            number = f"INC-{year}-{Counter.next(f'INC-{year}'):04d}"
+            number = f"INC-{year:04d}-{Counter.next(f'INC-{year:04d}'):04d}"
             incident = cls.objects.create(number=number, title=title, created_by=_user(by), **fields)
             incident.services.set(services)
             incident.add_entry(

@@ -11,8 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from runbooks.models import Runbook
 from runbooks.roles import EDITOR, VIEWER, role_required
+from search.engine import search
+from search.queries import MAX_QUERY_CHARS
 
 from .communications import status_updates
 from .forms import (
@@ -42,6 +43,7 @@ from .models import (
 )
 
 LIST_PAGE_SIZE = 50
+SUGGESTIONS = 10
 
 
 def _refused(request: HttpRequest, message: str, status: int = 409) -> HttpResponse:
@@ -208,6 +210,28 @@ def attach_runbook(request: HttpRequest, number: str) -> HttpResponse:
     return redirect(incident)
 
 
+@role_required(VIEWER)
+@require_GET
+def runbook_suggestions(request: HttpRequest) -> HttpResponse:
+    """<option>s for a runbook input's <datalist>, from the search engine, as the user types.
+
+    The attach box sends `runbook` (one title or slug); the drill form sends
+    `runbooks` (slugs separated by commas), where only the last one is being typed
+    and each option keeps the ones before it.
+    """
+    if "runbooks" in request.GET:
+        typed = request.GET["runbooks"][:5000].replace("\x00", "")
+        done, _, query = typed.rpartition(",")
+        keep = ", ".join(s.strip() for s in done.split(",") if s.strip())
+        prefix = f"{keep}, " if keep else ""
+    else:
+        query, prefix = request.GET.get("runbook", "").replace("\x00", ""), ""
+    query = query.strip()[:MAX_QUERY_CHARS]
+    hits = search(query, limit=SUGGESTIONS).hits if query else []
+    options = [(prefix + hit.runbook.slug, hit.runbook.title) for hit in hits]
+    return render(request, "incidents/detail.html#runbook-options", {"options": options})
+
+
 def _attachment(number: str, slug: str) -> IncidentRunbook:
     return get_object_or_404(
         IncidentRunbook.objects.select_related("incident", "runbook", "revision").prefetch_related(
@@ -347,9 +371,8 @@ def drill_list(request: HttpRequest) -> HttpResponse:
 def drill_create(request: HttpRequest) -> HttpResponse:
     initial: dict[str, Any] = {}
     if request.method == "GET" and request.GET.get("runbook"):
-        initial["runbooks"] = list(
-            Runbook.objects.filter(slug=request.GET["runbook"][:200]).values_list("pk", flat=True)
-        )
+        # Only prefilled text: the form checks the slug on submit, like a typed one.
+        initial["runbooks"] = request.GET["runbook"][:200]
     form = DrillForm(request.POST or None, initial=initial)
     if request.method == "POST":
         if form.is_valid():

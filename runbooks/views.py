@@ -125,6 +125,9 @@ def edit(request: HttpRequest, slug: str) -> HttpResponse:
 
     form = RunbookForm(request.POST, instance=runbook)
     if not form.is_valid():
+        # Validation copied the posted slug and title onto the instance; the
+        # form must still post back to, and be headed by, the stored runbook.
+        runbook.refresh_from_db(fields=["slug", "title"])
         return render(request, "runbooks/edit.html", {"form": form, "runbook": runbook}, status=400)
     data = form.cleaned_data
     # A form without base_revision cannot prove it saw the latest text, so it

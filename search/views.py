@@ -60,7 +60,8 @@ def api_search(request: HttpRequest) -> JsonResponse:
 @require_GET
 def alert_lookup(request: HttpRequest, alert_name: str) -> HttpResponse:
     """Alertmanager's runbook_url lands here: one runbook → go there; several → choose; none → search."""
-    name = alert_name.strip()[:200]
+    # PostgreSQL refuses NUL in text parameters; no alert name contains one.
+    name = alert_name.replace("\x00", "").strip()[:200]
     runbooks = list(
         Runbook.objects.visible_to(request.user).with_alert(name).select_related("owner", "team").order_by("title")
     )

@@ -374,7 +374,7 @@ def test_editor_records_a_drill_from_the_form(editor_client, runbook):
     response = editor_client.post(
         reverse("drills:create"),
         {
-            "runbooks": [runbook.pk],
+            "runbooks": runbook.slug,
             "date": timezone.localdate().isoformat(),
             "participants": "Ana, Ben",
             "outcome": "gaps",
@@ -389,7 +389,7 @@ def test_editor_records_a_drill_from_the_form(editor_client, runbook):
 def test_a_drill_with_gaps_but_no_findings_is_a_form_error(editor_client, runbook):
     response = editor_client.post(
         reverse("drills:create"),
-        {"runbooks": [runbook.pk], "date": timezone.localdate().isoformat(), "participants": "Ana", "outcome": "gaps"},
+        {"runbooks": runbook.slug, "date": timezone.localdate().isoformat(), "participants": "Ana", "outcome": "gaps"},
     )
     assert response.status_code == 400
     assert "Describe the gaps" in response.content.decode()
@@ -398,7 +398,7 @@ def test_a_drill_with_gaps_but_no_findings_is_a_form_error(editor_client, runboo
 
 def test_drill_form_prefills_the_runbook(editor_client, runbook):
     response = editor_client.get(reverse("drills:create"), {"runbook": runbook.slug})
-    assert response.context["form"].initial["runbooks"] == [runbook.pk]
+    assert response.context["form"].initial["runbooks"] == runbook.slug
 
 
 # --- runbook page usage panel -------------------------------------------------------
@@ -470,7 +470,7 @@ def test_attaching_to_a_resolved_incident_is_a_409(editor_client, resolved, make
 def test_a_drill_dated_in_the_future_is_a_form_error(editor_client, runbook):
     response = editor_client.post(
         reverse("drills:create"),
-        {"runbooks": [runbook.pk], "date": tomorrow().isoformat(), "participants": "Ana", "outcome": "passed"},
+        {"runbooks": runbook.slug, "date": tomorrow().isoformat(), "participants": "Ana", "outcome": "passed"},
     )
     assert response.status_code == 400
     assert "the date is in the future" in response.content.decode()

@@ -207,6 +207,25 @@ def test_duplicate_slug_is_refused(editor_client, runbook, make_runbook):
     assert "already uses this slug" in response.content.decode()
 
 
+def test_invalid_edit_with_a_cleared_slug_reshows_the_form_for_the_stored_runbook(editor_client, runbook):
+    response = editor_client.post(
+        reverse("runbooks:edit", args=[runbook.slug]), form_data(runbook, slug="", title="Renamed", severity="P9")
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert f'action="{reverse("runbooks:edit", args=[runbook.slug])}"' in page
+    assert f"Edit “{runbook.title}”" in page
+
+
+def test_invalid_edit_with_a_new_slug_still_posts_back_to_the_stored_slug(editor_client, runbook):
+    response = editor_client.post(
+        reverse("runbooks:edit", args=[runbook.slug]), form_data(runbook, slug="brand-new-slug", severity="P9")
+    )
+    assert response.status_code == 400
+    assert f'action="{reverse("runbooks:edit", args=[runbook.slug])}"' in response.content.decode()
+    assert Runbook.objects.filter(slug=runbook.slug).exists()
+
+
 # --- live preview -----------------------------------------------------------------
 
 

@@ -116,6 +116,15 @@ def test_alert_lookup_ignores_case(viewer_client, library):
     assert response["Location"] == library["latency"].get_absolute_url()
 
 
+def test_alert_lookup_drops_nul_bytes_from_the_name(viewer_client, library):
+    response = viewer_client.get("/alerts/Checkout%00HighLatency/")
+    assert response["Location"] == library["latency"].get_absolute_url()
+
+
+def test_alert_lookup_of_only_a_nul_byte_is_a_normal_page(viewer_client, library):
+    assert viewer_client.get("/alerts/%00/").status_code == 200
+
+
 def test_alert_with_several_runbooks_offers_a_choice(viewer_client, library, make_runbook):
     make_runbook(title="Checkout latency (EU)", alert_names=["CheckoutHighLatency"])
     response = viewer_client.get("/alerts/CheckoutHighLatency/")
