@@ -760,6 +760,11 @@ def _read(path: Path, root: Path) -> str:
         raise FileProblem(f"file is over the {settings.IMPORT_MAX_FILE_BYTES:,}-byte limit")
     if not raw.strip():
         raise FileProblem("empty file")
+    nul = raw.find(b"\x00")
+    if nul != -1:
+        # Valid UTF-8 can carry NULs (UTF-16 text without a BOM, binaries);
+        # PostgreSQL would refuse them at save time and SQLite keep garbage.
+        raise FileProblem(f"not UTF-8 text (NUL byte at offset {nul}: UTF-16 or binary?)")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

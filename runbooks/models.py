@@ -184,6 +184,9 @@ class RunbookQuerySet(models.QuerySet["Runbook"]):
             "tags", "services", "alert_names"
         )
 
+    def bump_page_version(self) -> int:
+        return self.update(page_version=models.F("page_version") + 1)
+
     def with_page_stamp(self) -> RunbookQuerySet:
         """Annotate the newest history row id: with the row's own fields it keys the page cache."""
         newest_history = HistoryEntry.objects.filter(runbook=models.OuterRef("pk")).order_by("-id").values("id")[:1]
@@ -211,6 +214,10 @@ class RunbookQuerySet(models.QuerySet["Runbook"]):
 
     def with_alert(self, alert_name: str) -> RunbookQuerySet:
         return self.filter(alert_names__name_lower=alert_name.strip().lower()).distinct()
+
+
+# What other runbooks' "Related runbooks" lists show of a runbook.
+RELATED_LIST_FIELDS = frozenset({"title", "slug", "severity"})
 
 
 class EditConflict(Exception):
@@ -252,6 +259,9 @@ class Runbook(models.Model):
     review_requested_at = models.DateTimeField(null=True, blank=True)
     review_requested_reason = models.CharField(max_length=200, blank=True)
     last_drilled_at = models.DateTimeField(null=True, blank=True)
+    # Bumped by anything shown on the runbook page that lives in other rows
+    # (related runbooks, incidents and drills): part of the page cache key.
+    page_version = models.PositiveIntegerField(default=0, editable=False)
 
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -286,6 +296,7 @@ class Runbook(models.Model):
         """
         parts = (
             self.pk,
+            self.page_version,
             self.current_revision_id,
             self.updated_at.timestamp(),
             getattr(self, "history_stamp", None),
@@ -450,8 +461,11 @@ class Runbook(models.Model):
                 self.slug = Runbook.unique_slug(self.title, exclude_pk=self.pk)
             self.refresh_missing_sections()
             self.updated_at = timezone.now()
-            self.save()
+            # page_version is only ever bumped in SQL; saving a stale copy must not undo a bump.
+            self.save(update_fields=[f.name for f in self._meta.concrete_fields if f.name not in ("id", "page_version")])
             self.set_labels(**labels)
+            if RELATED_LIST_FIELDS.intersection(changed_fields):
+                Runbook.objects.filter(related=self).bump_page_version()
             if changed_fields:
                 AuditEvent.record(by, "runbook.details_changed", self, {"fields": changed_fields})
             signals.runbook_changed.send(sender=Runbook, runbook=self)
@@ -482,7 +496,11 @@ class Runbook(models.Model):
         if tags is not None:
             self.tags.set([Tag.objects.get_or_create(name=n.strip().lower())[0] for n in tags if n.strip()])
         if related is not None:
+            before = set(self.related.values_list("pk", flat=True))
             self.related.set(Runbook.objects.filter(slug__in=related).exclude(pk=self.pk))
+            after = set(self.related.values_list("pk", flat=True))
+            # The relation is symmetrical: both ends' pages list it.
+            Runbook.objects.filter(pk__in=before ^ after).bump_page_version()
 
     def add_revision(
         self,

@@ -18,11 +18,11 @@ FRAGMENT_TIMEOUT = 60 * 60
 
 
 class CachedFragmentNode(template.Node):
-    def __init__(self, nodelist: template.NodeList, key: template.base.FilterExpression, part: str):
-        self.nodelist, self.key, self.part = nodelist, key, part
+    def __init__(self, nodelist: template.NodeList, parts: list[template.base.FilterExpression]):
+        self.nodelist, self.parts = nodelist, parts
 
     def render(self, context: Any) -> str:
-        key = f"{self.key.resolve(context)}:{self.part}"
+        key = ":".join(str(part.resolve(context)) for part in self.parts)
         html = cache.get(key)
         if html is None:
             html = self.nodelist.render(context)
@@ -32,9 +32,10 @@ class CachedFragmentNode(template.Node):
 
 @register.tag
 def cachedfragment(parser: template.base.Parser, token: template.base.Token) -> CachedFragmentNode:
+    """{% cachedfragment KEY "part" [VARY …] %}: VARY values (e.g. a role flag) join the key."""
     bits = token.split_contents()
-    if len(bits) != 3:
-        raise template.TemplateSyntaxError("usage: {% cachedfragment KEY \"part\" %}…{% endcachedfragment %}")
+    if len(bits) < 3:
+        raise template.TemplateSyntaxError('usage: {% cachedfragment KEY "part" [VARY …] %}…{% endcachedfragment %}')
     nodelist = parser.parse(("endcachedfragment",))
     parser.delete_first_token()
-    return CachedFragmentNode(nodelist, parser.compile_filter(bits[1]), bits[2].strip("\"'"))
+    return CachedFragmentNode(nodelist, [parser.compile_filter(bit) for bit in bits[1:]])

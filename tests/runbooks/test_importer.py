@@ -296,6 +296,7 @@ def _write(folder: Path, name: str, content: bytes) -> None:
         (b"", "empty file"),
         (b"  \n\n", "empty file"),
         (b"# Caf\xe9\n", "not UTF-8 text (invalid byte at offset 5)"),
+        ("# UTF-16 without a BOM\n".encode("utf-16-le"), "not UTF-8 text (NUL byte at offset 1"),
         (b"---\ntitle: x\n# Never closed\n", "front matter starts with --- but is never closed"),
         (b"---\n- a\n- b\n---\n# Body\n", "front matter must be a mapping of keys to values, not a list"),
         (b"---\ntitle: [unclosed\n---\n# Body\n", "front matter is not valid YAML"),

@@ -374,3 +374,33 @@ def test_healthz_is_503_when_the_database_is_down(client):
         response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["database"]["error"] == "down"
+
+
+def test_attached_incident_appears_on_a_cached_runbook_page(viewer_client, runbook, editor):
+    from incidents.models import Incident
+
+    url = runbook.get_absolute_url()
+    viewer_client.get(url)
+    incident = Incident.open_incident(by=editor, title="Checkout down")
+    incident.attach_runbook(runbook, by=editor)
+    assert incident.number in viewer_client.get(url).content.decode()
+
+
+def test_renamed_related_runbook_shows_its_new_title_on_a_cached_page(
+    viewer_client, editor, runbook, make_runbook
+):
+    other = make_runbook(title="Database failover")
+    runbook.related.add(other)
+    url = runbook.get_absolute_url()
+    assert "Database failover" in viewer_client.get(url).content.decode()
+    other.title = "Fail over the orders database"
+    other.update_details(by=editor, changed_fields=["title"], labels={})
+    assert "Fail over the orders database" in viewer_client.get(url).content.decode()
+
+
+def test_editing_details_does_not_undo_a_concurrent_page_version_bump(runbook, editor):
+    stale = Runbook.objects.get(pk=runbook.pk)
+    Runbook.objects.filter(pk=runbook.pk).bump_page_version()
+    stale.update_details(by=editor, changed_fields=["summary"], labels={})
+    runbook.refresh_from_db()
+    assert runbook.page_version == 1
