@@ -18,6 +18,7 @@ import statistics
 import sys
 import time
 from multiprocessing import Pool
+from multiprocessing.pool import Pool as ProcessPool
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -47,7 +48,7 @@ def _hammer(job: tuple[str, int, str, list[str], int]) -> tuple[list[float], int
     return latencies, failures
 
 
-def measure(pool: Pool, stack, paths: list[str], requests: int, concurrency: int) -> dict[str, float]:  # type: ignore[no-untyped-def,valid-type]
+def measure(pool: ProcessPool, stack, paths: list[str], requests: int, concurrency: int) -> dict[str, float]:
     share = [requests // concurrency + (1 if n < requests % concurrency else 0) for n in range(concurrency)]
     jobs = [(stack.host, stack.port, stack.session_cookie, paths[n:] + paths[:n], share[n]) for n in range(concurrency)]
     started = time.perf_counter()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -68,14 +68,15 @@ class IncidentForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["commander"].queryset = _users()
+        cast(forms.ModelChoiceField, self.fields["commander"]).queryset = _users()
         for name in ("detected_at", "acknowledged_at", "mitigated_at"):
-            self.fields[name].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
+            cast(forms.DateTimeField, self.fields[name]).input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
         if not self.instance.pk:
             self.fields["detected_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         detected = data.get("detected_at")
         now = timezone.now()
         if detected and detected > now + CLOCK_SKEW:
@@ -122,7 +123,8 @@ class StepForm(forms.Form):
     note = forms.CharField(max_length=1000, required=False)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("state") == StepState.DEVIATED and not (data.get("note") or "").strip():
             self.add_error("note", "Say what was done differently.")
         return data
@@ -172,7 +174,7 @@ class CorrectiveActionForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = _users()
+        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = _users()
 
     def clean_due_date(self) -> dt.date:
         due = self.cleaned_data["due_date"]
@@ -239,7 +241,8 @@ class DrillForm(forms.Form):
         return date
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("outcome") == DrillOutcome.GAPS and not (data.get("findings") or "").strip():
             self.add_error("findings", "Describe the gaps that were found.")
         return data

@@ -114,7 +114,9 @@ class Incident(models.Model):
     resolution = models.TextField(blank=True)
     prevention = models.TextField(blank=True)
     lessons_learned = models.TextField(blank=True)
-    runbooks = models.ManyToManyField(Runbook, through="IncidentRunbook", related_name="incidents")
+    runbooks: models.ManyToManyField[Runbook, IncidentRunbook] = models.ManyToManyField(
+        Runbook, through="IncidentRunbook", related_name="incidents"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -473,7 +475,8 @@ class IncidentRunbook(models.Model):
                 step_index=index,
                 defaults={"state": state, "note": note[:1000], "by": _user(by), "at": timezone.now()},
             )
-            verb = {StepState.DONE: "done", StepState.SKIPPED: "skipped", StepState.DEVIATED: "deviation"}[state]
+            verbs: dict[str, str] = {StepState.DONE: "done", StepState.SKIPPED: "skipped", StepState.DEVIATED: "deviation"}
+            verb = verbs[state]
             text = f"“{self.runbook.title}” step {index} {verb}: {step.text}"
             if note:
                 text += f" — {note}"
@@ -578,7 +581,9 @@ class Drill(models.Model):
     participants = models.TextField(help_text="Who took part, one per line or comma separated.")
     outcome = models.CharField(max_length=10, choices=DrillOutcome.choices, default=DrillOutcome.PASSED)
     findings = models.TextField(blank=True)
-    runbooks = models.ManyToManyField(Runbook, through="DrillRunbook", related_name="drills")
+    runbooks: models.ManyToManyField[Runbook, DrillRunbook] = models.ManyToManyField(
+        Runbook, through="DrillRunbook", related_name="drills"
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

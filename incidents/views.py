@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from runbooks.request_types import HtmxHttpRequest
 from runbooks.roles import EDITOR, VIEWER, role_required
 from search.engine import search
 from search.queries import MAX_QUERY_CHARS
@@ -65,7 +66,7 @@ def _timeline(incident: Incident) -> Any:
 
 @role_required(VIEWER)
 @require_GET
-def incident_list(request: HttpRequest) -> HttpResponse:
+def incident_list(request: HtmxHttpRequest) -> HttpResponse:
     filters = IncidentFilterForm(request.GET or None)
     if request.GET and not filters.is_valid():
         return render(request, "incidents/list.html", {"filters": filters, "page": None}, status=400)
@@ -149,7 +150,7 @@ def timeline(request: HttpRequest, number: str) -> HttpResponse:
 
 @role_required(EDITOR)
 @require_POST
-def timeline_add(request: HttpRequest, number: str) -> HttpResponse:
+def timeline_add(request: HtmxHttpRequest, number: str) -> HttpResponse:
     incident = _incident(number)
     form = TimelineEntryForm(request.POST)
     error = ""
@@ -159,7 +160,7 @@ def timeline_add(request: HttpRequest, number: str) -> HttpResponse:
         except InvalidTransition as refused:
             error = str(refused)
     else:
-        error = " ".join(e for errors in form.errors.values() for e in errors)
+        error = " ".join(str(e) for errors in form.errors.values() for e in errors)
     if request.htmx:
         context = {"incident": incident, "timeline": _timeline(incident), "timeline_error": error}
         return render(request, "incidents/detail.html#timeline", context, status=400 if error else 200)
@@ -200,7 +201,7 @@ def attach_runbook(request: HttpRequest, number: str) -> HttpResponse:
     incident = _incident(number)
     form = AttachRunbookForm(request.POST)
     if not form.is_valid():
-        return _refused(request, " ".join(form.errors.get("runbook", ["Name a runbook."])), status=400)
+        return _refused(request, " ".join(str(e) for e in form.errors.get("runbook", ["Name a runbook."])), status=400)
     runbook = form.cleaned_data["runbook"]
     try:
         attachment = incident.attach_runbook(runbook, by=request.user)
@@ -244,7 +245,7 @@ def _attachment(number: str, slug: str) -> IncidentRunbook:
 
 @role_required(VIEWER)
 @require_GET
-def checklist(request: HttpRequest, number: str, slug: str) -> HttpResponse:
+def checklist(request: HtmxHttpRequest, number: str, slug: str) -> HttpResponse:
     attachment = _attachment(number, slug)
     context = {"attachment": attachment, "incident": attachment.incident, "rows": attachment.checklist()}
     template = "incidents/checklist.html#checklist" if request.htmx else "incidents/checklist.html"
@@ -253,7 +254,7 @@ def checklist(request: HttpRequest, number: str, slug: str) -> HttpResponse:
 
 @role_required(EDITOR)
 @require_POST
-def step(request: HttpRequest, number: str, slug: str) -> HttpResponse:
+def step(request: HtmxHttpRequest, number: str, slug: str) -> HttpResponse:
     attachment = _attachment(number, slug)
     form = StepForm(request.POST)
     error = ""
@@ -264,7 +265,7 @@ def step(request: HttpRequest, number: str, slug: str) -> HttpResponse:
         except InvalidTransition as refused:
             error = str(refused)
     else:
-        error = " ".join(e for errors in form.errors.values() for e in errors)
+        error = " ".join(str(e) for errors in form.errors.values() for e in errors)
     status = 409 if error and form.is_valid() else 400 if error else 200
     if request.htmx:
         attachment = _attachment(number, slug)
@@ -315,7 +316,7 @@ def action_add(request: HttpRequest, number: str) -> HttpResponse:
     incident = _incident(number)
     form = CorrectiveActionForm(request.POST)
     if not form.is_valid():
-        message = "; ".join(f"{form.fields[name].label or name}: {' '.join(errs)}" for name, errs in form.errors.items())
+        message = "; ".join(f"{form.fields[name].label or name}: {' '.join(str(e) for e in errs)}" for name, errs in form.errors.items())
         return _refused(request, message, status=400)
     incident.add_corrective_action(by=request.user, **form.cleaned_data)
     messages.success(request, "Corrective action added.")

@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -80,8 +80,8 @@ class RunbookForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["slug"].required = False
         self.fields["slug"].help_text = "Left empty, it is made from the title."
-        self.fields["owner"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
-        self.fields["team"].queryset = Team.objects.all()
+        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = Team.objects.all()
         runbook = self.instance
         if runbook.pk and not self.is_bound:
             self.initial.setdefault("alert_names", [a.name for a in runbook.alert_names.all()])

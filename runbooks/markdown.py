@@ -15,10 +15,11 @@ import re
 import threading
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any, cast
 
 import markdown
 from bleach.css_sanitizer import CSSSanitizer
-from bleach.html5lib_shim import Filter, getTreeWalker
+from bleach.html5lib_shim import Filter, getTreeWalker  # type: ignore[attr-defined]  # bleach's vendored html5lib; stubs omit these re-exports
 from bleach.sanitizer import Cleaner
 
 __all__ = [
@@ -232,7 +233,8 @@ def _copy_block_open():
     yield {"type": "EndTag", "name": "button", "namespace": _HTML_NS}
 
 
-_EtreeWalker = getTreeWalker("etree")
+# A class chosen at runtime (getTreeWalker is untyped), so it can be subclassed below.
+_EtreeWalker: Any = getTreeWalker("etree")
 _DROP_WITH_CONTENT = frozenset(
     {"script", "style", "template", "iframe", "noscript", "noembed", "noframes", "xmp", "textarea"}
 )
@@ -294,10 +296,12 @@ _CLEANER = Cleaner(
     ),
     filters=[_RunbookFilter],
 )
-_CLEANER.walker = _LinearWalker
+# Cleaner.walker holds a walker class at runtime; the stubs say an instance.
+_CLEANER.walker = _LinearWalker  # type: ignore[assignment]
 # Let the tokenizer see script/style & co. as real elements (instead of turning
 # them into text in strip mode) so _LinearWalker can drop them with contents.
-_CLEANER.parser.tags = ALLOWED_TAGS | _DROP_WITH_CONTENT
+# bleach stores a frozenset here itself; the stubs say list.
+_CLEANER.parser.tags = ALLOWED_TAGS | _DROP_WITH_CONTENT  # type: ignore[assignment]
 
 # ---------------------------------------------------------------------------
 # Markdown
@@ -343,6 +347,11 @@ _render_md = partial(_markdown, "render", _RENDER_CONFIG)
 _titles_md = partial(_markdown, "titles", _TITLES_CONFIG)
 
 
+def _toc_tokens(md: markdown.Markdown) -> list[dict]:
+    # The toc extension adds this attribute to the instance; Markdown's stubs cannot know it.
+    return cast(Any, md).toc_tokens
+
+
 def _flatten_toc(tokens: list[dict]):
     for token in tokens:
         yield token
@@ -369,7 +378,7 @@ def render(text: str) -> Rendered:
         return Rendered(html=f"<pre>{html.escape(text)}</pre>", toc=[])
     md = _render_md()
     raw_html = md.convert(text)
-    tokens = list(_flatten_toc(md.toc_tokens))
+    tokens = list(_flatten_toc(_toc_tokens(md)))
     toc = [(token["level"], token["id"], _token_text(token)) for token in tokens if token["level"] in _TOC_LEVELS]
     headings = [_token_text(token) for token in tokens]
     return Rendered(html=_CLEANER.clean(raw_html), toc=toc, headings=headings)
@@ -405,4 +414,4 @@ def heading_titles(text: str) -> list[str]:
         return []
     md = _titles_md()
     md.convert(text)
-    return [_token_text(token) for token in _flatten_toc(md.toc_tokens)]
+    return [_token_text(token) for token in _flatten_toc(_toc_tokens(md))]

@@ -411,7 +411,8 @@ class Runbook(models.Model):
     def unique_slug(cls, title: str, exclude_pk: int | None = None) -> str:
         base = slugify(title)[:180] or "runbook"
         candidate, n = base, 2
-        while cls.objects.filter(slug=candidate).exclude(pk=exclude_pk).exists():
+        others = cls.objects.all() if exclude_pk is None else cls.objects.exclude(pk=exclude_pk)
+        while others.filter(slug=candidate).exists():
             candidate, n = f"{base}-{n}", n + 1
         return candidate
 

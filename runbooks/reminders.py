@@ -28,7 +28,7 @@ import logging
 import smtplib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -177,13 +177,14 @@ def collect_digests(now: dt.datetime) -> tuple[list[Digest], ScanReport]:
         (DigestKind.OWNER, _counts(owned, "owner_id", now), _top_rows(owned, "owner_id")),
         (DigestKind.ESCALATION, _counts(escalated, "team__lead_id", now), _top_rows(escalated, "team__lead_id")),
     )
-    rows_by_kind = {kind: defaultdict(list) for kind, _, _ in sources}
+    rows_by_kind: dict[DigestKind, defaultdict[int, list[Runbook]]] = {kind: defaultdict(list) for kind, _, _ in sources}
     for kind, _, rows in sources:
         for runbook in rows:
-            rows_by_kind[kind][runbook.digest_recipient].append(runbook)
+            # digest_recipient is annotated onto each row by _top_rows().
+            rows_by_kind[kind][cast(Any, runbook).digest_recipient].append(runbook)
 
     # Route each original recipient to whoever should get it today (themselves or a delegate).
-    routed: dict[tuple[int, str], list[tuple[int, dict[str, int]]]] = defaultdict(list)
+    routed: dict[tuple[int, DigestKind], list[tuple[int, dict[str, int]]]] = defaultdict(list)
     for kind, counts, _ in sources:
         for user_id, row in counts.items():
             pref = prefs.get(user_id)

@@ -32,7 +32,8 @@ class ReminderPreferenceForm(forms.ModelForm):
         field.label_from_instance = lambda u: u.get_full_name() or u.get_username()  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         delegate = data.get("delegate")
         if delegate is not None and not delegate.email:
             self.add_error("delegate", f"{delegate.get_username()} has no email address, so cannot receive digests.")

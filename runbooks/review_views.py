@@ -21,6 +21,7 @@ from .models import (
     ReviewState,
     Runbook,
 )
+from .request_types import AuthenticatedHttpRequest, HtmxHttpRequest
 from .review_forms import ReminderPreferenceForm, RequestReviewForm, ReviewForm
 from .roles import EDITOR, REVIEWER, VIEWER, role_required
 
@@ -35,7 +36,7 @@ def _runbook(slug: str) -> Runbook:
     )
 
 
-def _review_page(request: HttpRequest, runbook: Runbook, *, form: ReviewForm | None = None,
+def _review_page(request: HtmxHttpRequest, runbook: Runbook, *, form: ReviewForm | None = None,
                  request_form: RequestReviewForm | None = None, status: int = 200, done: str = "") -> HttpResponse:
     context = {
         "done": done,
@@ -52,14 +53,14 @@ def _review_page(request: HttpRequest, runbook: Runbook, *, form: ReviewForm | N
 
 @role_required(VIEWER)
 @require_GET
-def review(request: HttpRequest, slug: str) -> HttpResponse:
+def review(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """The page a reminder's "Review" link opens: state, due date and the sign-off form."""
     return _review_page(request, _runbook(slug))
 
 
 @role_required(REVIEWER)
 @require_POST
-def sign_off(request: HttpRequest, slug: str) -> HttpResponse:
+def sign_off(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     runbook = _runbook(slug)
     form = ReviewForm(request.POST)
     if not form.is_valid():
@@ -78,7 +79,7 @@ def sign_off(request: HttpRequest, slug: str) -> HttpResponse:
 
 @role_required(EDITOR)
 @require_POST
-def request_review(request: HttpRequest, slug: str) -> HttpResponse:
+def request_review(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     runbook = _runbook(slug)
     form = RequestReviewForm(request.POST)
     if not form.is_valid():
@@ -144,14 +145,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @role_required(VIEWER)
 @require_GET
-def my_reminders(request: HttpRequest) -> HttpResponse:
+def my_reminders(request: AuthenticatedHttpRequest) -> HttpResponse:
     digests = ReminderDigest.objects.filter(recipient=request.user).order_by("-day", "kind")[:60]
     return render(request, "reviews/reminders.html", {"digests": digests})
 
 
 @role_required(VIEWER)
 @require_http_methods(["GET", "POST"])
-def preferences(request: HttpRequest) -> HttpResponse:
+def preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
     instance = ReminderPreference.objects.filter(user=request.user).first() or ReminderPreference(user=request.user)
     form = ReminderPreferenceForm(request.POST or None, instance=instance, user=request.user)
     if request.method == "POST":

@@ -16,6 +16,7 @@ from . import diffs, shapes
 from .forms import MAX_BODY_CHARS, IndexFilterForm, NewRunbookKindForm, RunbookForm
 from .markdown import render as render_markdown_with_toc
 from .models import AuditEvent, Category, EditConflict, Kind, Revision, Runbook
+from .request_types import HtmxHttpRequest
 from .roles import ADMIN, EDITOR, VIEWER, role_required
 
 INDEX_PAGE_SIZE = 200
@@ -32,7 +33,7 @@ SORT_COLUMNS = (
 
 @role_required(VIEWER)
 @require_GET
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: HtmxHttpRequest) -> HttpResponse:
     filters = IndexFilterForm(request.GET or None)
     runbooks = filters.filter(Runbook.objects.visible_to(request.user).with_list_data())
     page = Paginator(runbooks, INDEX_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -93,11 +94,15 @@ def create(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             fields = {name: data[name] for name in RunbookForm.Meta.fields}
+            labels = form.labels()
             runbook = Runbook.create_with_revision(
                 author=request.user,
                 body=data["body"],
                 change_summary=data["change_summary"] or "Created",
-                **form.labels(),
+                alert_names=labels["alert_names"],
+                services=labels["services"],
+                tags=labels["tags"],
+                related=labels["related"],
                 **fields,
             )
             _warn_missing_sections(request, runbook)
@@ -226,7 +231,7 @@ MAX_REVISION_NUMBER = 2**31 - 1
 
 
 def _revision_number(value: str | None, default: int) -> int | None:
-    if value in (None, ""):
+    if value is None or value == "":
         return default
     try:
         number = int(value)

@@ -1,3 +1,6 @@
+from collections.abc import Iterable
+from typing import Any, cast
+
 from django import forms
 
 from runbooks.models import Category, Kind, ReviewState, Service, Severity, Tag, Team
@@ -31,7 +34,10 @@ class SearchForm(forms.Form):
         selects = []
         for name in self.FILTERS:
             current = str(self.data.get(name, "")) if self.is_bound else ""
-            options = [(str(value), str(label), str(value) == current) for value, label in self.fields[name].choices]
+            field = cast(forms.ChoiceField, self.fields[name])
+            # Django normalises choices to (value, label) pairs when they are set; the stubs type the raw input.
+            pairs = cast(Iterable[tuple[Any, Any]], field.choices)
+            options = [(str(value), str(label), str(value) == current) for value, label in pairs]
             selects.append((name, options))
         return selects
 

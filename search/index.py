@@ -117,7 +117,7 @@ def reindex(runbook_ids: Iterable[int]) -> None:
 
 
 def _reindex_postgres(ids: list[int]) -> None:
-    params = {"ids": ids, "symptoms": SYMPTOMS_PATTERN, "stopwords": sorted(STOPWORDS)}
+    params: dict[str, str | list[int] | list[str]] = {"ids": ids, "symptoms": SYMPTOMS_PATTERN, "stopwords": sorted(STOPWORDS)}
     with connection.cursor() as cursor:
         cursor.execute(PG_UPSERT, params)
         cursor.execute(PG_VOCABULARY, params)

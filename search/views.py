@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from runbooks.models import AlertName, Kind, Runbook
+from runbooks.request_types import HtmxHttpRequest
 from runbooks.roles import VIEWER, role_required
 
 from .auth import api_role_required, json_error
@@ -22,7 +23,7 @@ GAPS_SHOWN = 500
 
 @role_required(VIEWER)
 @require_GET
-def search_page(request: HttpRequest) -> HttpResponse:
+def search_page(request: HtmxHttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None)
     form.is_valid()  # invalid filters are dropped and shown beside the form
     q, filters = form.query(), form.filters()

@@ -73,3 +73,25 @@ def test_real_openshift_runbook_yields_its_diagnosis_and_mitigation_steps():
     assert steps[0].text.startswith("OSD pod is in `Pending` state")
     # The YAML inside the fenced block ("status:", "- ReadWriteOnce") never becomes a step.
     assert not any("ReadWriteOnce" in s.text for s in steps)
+
+
+def test_indented_fence_under_a_step_becomes_its_copyable_command():
+    body = "## Procedure\n\n1. Restart the pods:\n\n   ```bash\n   kubectl rollout restart deploy/api\n   ```\n\n2. Watch them.\n"
+    steps = parse_steps(body)
+    assert steps[0].commands == ("kubectl rollout restart deploy/api",)
+    assert steps[1].commands == ()
+
+
+def test_unindented_fence_after_a_paragraph_is_not_a_step_command():
+    body = "## Procedure\n\n1. Restart the pods.\n\nSome prose.\n\n```bash\nrm -rf /\n```\n"
+    assert parse_steps(body)[0].commands == ()
+
+
+def test_subsections_of_a_step_section_are_followed_too():
+    body = "## Resolution\n\n### Immediate actions\n\n1. Fail over.\n\n## Prevention\n\n1. Add capacity.\n"
+    assert [s.text for s in parse_steps(body)] == ["Fail over."]
+
+
+def test_step_text_is_escaped_with_code_spans_marked():
+    step = parse_steps("## Procedure\n\n1. Run `ls <dir>` then <b>stop</b>\n")[0]
+    assert step.text_html == "Run <code>ls &lt;dir&gt;</code> then &lt;b&gt;stop&lt;/b&gt;"
