@@ -30,6 +30,7 @@ from runbooks.models import (
     Service,
     Severity,
     response_target_label,
+    saved_user,
 )
 
 from .checklist import Step, parse_steps
@@ -182,7 +183,7 @@ class Incident(models.Model):
             fields.setdefault("detected_at", timezone.now())
             year = fields["detected_at"].year
             number = f"INC-{year:04d}-{Counter.next(f'INC-{year:04d}'):04d}"
-            incident = cls.objects.create(number=number, title=title, created_by=_user(by), **fields)
+            incident = cls.objects.create(number=number, title=title, created_by=saved_user(by), **fields)
             incident.services.set(services)
             incident.add_entry(
                 by, TimelineKind.STATUS, f"Incident opened ({incident.severity}, {incident.get_status_display()})"
@@ -195,7 +196,7 @@ class Incident(models.Model):
 
     def add_entry(self, by: Any, kind: str, text: str, at: dt.datetime | None = None) -> TimelineEntry:
         return TimelineEntry.objects.create(
-            incident=self, author=_user(by), kind=kind, text=text[:4000], at=at or timezone.now()
+            incident=self, author=saved_user(by), kind=kind, text=text[:4000], at=at or timezone.now()
         )
 
     def add_note(self, *, by: Any, text: str, kind: str = "note", at: dt.datetime | None = None) -> TimelineEntry:
@@ -276,7 +277,7 @@ class Incident(models.Model):
             if current is None:
                 raise InvalidTransition(f"“{runbook.title}” has no text yet, so there is nothing to follow.")
             attachment = IncidentRunbook.objects.create(
-                incident=locked, runbook=runbook, revision=current, attached_by=_user(by)
+                incident=locked, runbook=runbook, revision=current, attached_by=saved_user(by)
             )
             locked.add_entry(
                 by, TimelineKind.RUNBOOK, f"Attached runbook “{runbook.title}” (version {current.version})"
@@ -302,7 +303,7 @@ class Incident(models.Model):
                     reference=locked.number,
                     summary=summary,
                     version=a.revision.version,
-                    created_by=_user(by),
+                    created_by=saved_user(by),
                 )
                 for a in attachments
             ]
@@ -358,7 +359,7 @@ class Incident(models.Model):
             locked.updated_at = now
             locked.save()
             created = CorrectiveAction.objects.bulk_create(
-                [CorrectiveAction(incident=locked, created_by=_user(by), **action) for action in actions]
+                [CorrectiveAction(incident=locked, created_by=saved_user(by), **action) for action in actions]
             )
             locked.add_entry(
                 by,
@@ -379,7 +380,7 @@ class Incident(models.Model):
         with transaction.atomic():
             locked = self._locked()
             action = CorrectiveAction.objects.create(
-                incident=locked, title=title, owner=owner, due_date=due_date, status=status, created_by=_user(by)
+                incident=locked, title=title, owner=owner, due_date=due_date, status=status, created_by=saved_user(by)
             )
             AuditEvent.record(by, "incident.corrective_action_added", locked, {"title": title, "due": str(due_date)})
         return action
@@ -394,10 +395,6 @@ REVIEW_FIELDS = (
     "prevention",
     "lessons_learned",
 )
-
-
-def _user(user: Any) -> Any:
-    return user if getattr(user, "pk", None) else None
 
 
 class TimelineKind(models.TextChoices):
@@ -473,7 +470,7 @@ class IncidentRunbook(models.Model):
             progress, _ = StepProgress.objects.update_or_create(
                 attachment=self,
                 step_index=index,
-                defaults={"state": state, "note": note[:1000], "by": _user(by), "at": timezone.now()},
+                defaults={"state": state, "note": note[:1000], "by": saved_user(by), "at": timezone.now()},
             )
             verbs: dict[str, str] = {StepState.DONE: "done", StepState.SKIPPED: "skipped", StepState.DEVIATED: "deviation"}
             verb = verbs[state]
@@ -633,7 +630,7 @@ class Drill(models.Model):
                 participants=participants.strip(),
                 outcome=outcome,
                 findings=findings.strip(),
-                recorded_by=_user(by),
+                recorded_by=saved_user(by),
             )
             DrillRunbook.objects.bulk_create(
                 [DrillRunbook(drill=drill, runbook=r, revision=r.current_revision) for r in locked]
@@ -651,7 +648,7 @@ class Drill(models.Model):
                         reference=drill.number,
                         summary=summary,
                         version=r.version,
-                        created_by=_user(by),
+                        created_by=saved_user(by),
                     )
                     for r in locked
                 ]

@@ -79,6 +79,11 @@ CADENCE_DELTAS: dict[str, relativedelta] = {
 }
 
 
+def saved_user(user: Any) -> Any:
+    """The user to store on a row, or None for anonymous or unsaved users (scripts, imports)."""
+    return user if getattr(user, "pk", None) else None
+
+
 class ReviewState(models.TextChoices):
     CURRENT = "current", "Current"
     DUE_SOON = "due_soon", "Due soon"
@@ -582,7 +587,7 @@ class Runbook(models.Model):
             body_html=rendered.html,
             toc=[list(entry) for entry in rendered.toc],
             change_summary=change_summary,
-            author=author if getattr(author, "pk", None) else None,
+            author=saved_user(author),
             restored_from=restored_from,
         )
         self.current_revision = revision
@@ -713,7 +718,7 @@ class AuditEvent(models.Model):
     @classmethod
     def record(cls, actor: Any, action: str, obj: models.Model, detail: dict[str, Any] | None = None) -> AuditEvent:
         return cls.objects.create(
-            actor=actor if getattr(actor, "pk", None) else None,
+            actor=saved_user(actor),
             action=action,
             object_type=obj._meta.label_lower,
             object_id=str(obj.pk),
