@@ -52,4 +52,22 @@
   document.addEventListener("click", function (event) {
     if (event.target.closest("[data-print]")) window.print();
   });
+
+  // A polling panel that holds a form must not be swapped under someone typing a note.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    const panel = event.detail.elt.closest("[data-poll-pauses-while-typing]");
+    if (panel && event.detail.elt === panel && panel.contains(document.activeElement)) {
+      event.preventDefault();
+    }
+  });
+
+  // Inside [data-swap-errors], a refused or invalid form (400/403/409) comes
+  // back as the form with its message: show it instead of dropping it.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const status = event.detail.xhr.status;
+    if (![400, 403, 409].includes(status)) return;
+    if (!event.detail.elt.closest("[data-swap-errors]")) return;
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  });
 })();
