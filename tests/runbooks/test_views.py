@@ -404,3 +404,13 @@ def test_editing_details_does_not_undo_a_concurrent_page_version_bump(runbook, e
     stale.update_details(by=editor, changed_fields=["summary"], labels={})
     runbook.refresh_from_db()
     assert runbook.page_version == 1
+
+
+def test_index_pager_keeps_the_filters(viewer_client, make_runbook, monkeypatch):
+    from runbooks import views
+
+    monkeypatch.setattr(views, "INDEX_PAGE_SIZE", 2)
+    for n in range(3):
+        make_runbook(title=f"Disk full {n}", severity="P1")
+    page = viewer_client.get(reverse("runbooks:index") + "?severity=P1").content.decode()
+    assert 'href="?severity=P1&amp;page=2"' in page
