@@ -184,10 +184,11 @@ class RunbookQuerySet(models.QuerySet["Runbook"]):
         return self
 
     def with_list_data(self) -> RunbookQuerySet:
-        """What the index and search result rows show, in a fixed number of queries."""
-        return self.select_related("owner", "team", "current_revision", "last_reviewed_by").prefetch_related(
-            "tags", "services", "alert_names"
-        )
+        """What the index rows show: the runbook's own columns and its owner, in one query.
+
+        No revision join: it would carry every row's body and rendered HTML.
+        """
+        return self.select_related("owner")
 
     def bump_page_version(self) -> int:
         return self.update(page_version=models.F("page_version") + 1)
@@ -465,7 +466,9 @@ class Runbook(models.Model):
         with transaction.atomic():
             if not self.slug:
                 self.slug = Runbook.unique_slug(self.title, exclude_pk=self.pk)
-            self.refresh_missing_sections()
+            if "kind" in changed_fields:
+                # Required sections depend on the kind; a new body is checked when its revision is written.
+                self.refresh_missing_sections()
             self.updated_at = timezone.now()
             # page_version is only ever bumped in SQL; saving a stale copy must not undo a bump.
             self.save(update_fields=[f.name for f in self._meta.concrete_fields if f.name not in ("id", "page_version")])
