@@ -123,6 +123,8 @@ class Incident(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # The version an edit form carries: a stale form gets a conflict, never a silent overwrite.
+    row_version = models.PositiveIntegerField(default=1, editable=False)
 
     objects = IncidentQuerySet.as_manager()
 

@@ -177,6 +177,10 @@ class Tag(NamedLabel):
 
 
 class RunbookQuerySet(models.QuerySet["Runbook"]):
+    def active(self) -> RunbookQuerySet:
+        """Not archived: what the index, search and reminders work on."""
+        return self.filter(archived_at__isnull=True)
+
     def visible_to(self, user: Any) -> RunbookQuerySet:
         # Every role can read the whole library; anonymous users see nothing.
         if not getattr(user, "is_authenticated", False):
@@ -268,6 +272,11 @@ class Runbook(models.Model):
     # Bumped by anything shown on the runbook page that lives in other rows
     # (related runbooks, incidents and drills): part of the page cache key.
     page_version = models.PositiveIntegerField(default=0, editable=False)
+
+    # Archived runbooks keep their history but leave the index, search and reminders.
+    archived_at = models.DateTimeField(null=True, blank=True)
+    # The version a details form carries: a stale form gets a conflict, never a silent overwrite.
+    row_version = models.PositiveIntegerField(default=1, editable=False)
 
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
