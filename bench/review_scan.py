@@ -73,7 +73,7 @@ def run(count: int, engine: str) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext, setup_test_environment
 
-    from runbooks import reminders
+    from reviews import reminders
     from runbooks.demo import ensure_users
     from runbooks.models import Runbook, Team
 

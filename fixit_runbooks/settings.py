@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "runbooks",
     "search",
     "incidents",
+    "reviews",
 ]
 
 MIDDLEWARE = [
@@ -173,10 +174,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 REVIEW_REMINDER_HOUR = env_int("REVIEW_REMINDER_HOUR", 7, minimum=0, maximum=23)
+# A digest claim left "sending" longer than this is taken to have died with its worker and is sent again.
+REVIEW_REMINDER_LEASE_SECONDS = env_int("REVIEW_REMINDER_LEASE_SECONDS", 300, minimum=30)
 CELERY_BEAT_SCHEDULE = {
     "send-review-reminders": {
-        "task": "runbooks.tasks.send_review_reminders",
+        "task": "reviews.tasks.send_review_reminders",
         "schedule": crontab(hour=REVIEW_REMINDER_HOUR, minute=0),
+    },
+    "retry-review-reminders": {
+        "task": "reviews.tasks.retry_review_reminders",
+        "schedule": REVIEW_REMINDER_LEASE_SECONDS,
     },
 }
 

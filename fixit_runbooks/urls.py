@@ -12,6 +12,7 @@ urlpatterns = [
     path("incidents/", include("incidents.urls")),
     path("drills/", include("incidents.drill_urls")),
     path("", include("search.urls")),
+    path("", include("reviews.urls")),
     path("", include("runbooks.urls")),
 ]
 

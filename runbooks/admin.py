@@ -5,10 +5,7 @@ from . import signals
 from .models import (
     AlertName,
     AuditEvent,
-    ComplianceSnapshot,
     HistoryEntry,
-    ReminderDigest,
-    ReminderPreference,
     Revision,
     Runbook,
     Service,
@@ -92,25 +89,3 @@ class TeamAdmin(admin.ModelAdmin):
 
 admin.site.register(Service, search_fields=["name"])
 admin.site.register(Tag, search_fields=["name"])
-
-
-@admin.register(ReminderPreference)
-class ReminderPreferenceAdmin(admin.ModelAdmin):
-    list_display = ["user", "frequency", "on_leave", "delegate", "updated_at"]
-    list_filter = ["frequency", "on_leave"]
-    list_select_related = ["user", "delegate"]
-    autocomplete_fields = ["user", "delegate"]
-
-
-@admin.register(ReminderDigest)
-class ReminderDigestAdmin(admin.ModelAdmin):
-    list_display = ["day", "kind", "recipient", "status", "runbook_count", "overdue_count", "sent_at"]
-    list_filter = ["kind", "status", "day"]
-    list_select_related = ["recipient"]
-    search_fields = ["recipient__username", "subject"]
-    readonly_fields = [f.name for f in ReminderDigest._meta.fields]
-
-
-@admin.register(ComplianceSnapshot)
-class ComplianceSnapshotAdmin(admin.ModelAdmin):
-    list_display = ["week_ending", "total", "current", "due_soon", "overdue", "requested", "taken_at"]

@@ -17,8 +17,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from . import shapes, signals
+from . import review_policy, shapes, signals
 from .markdown import heading_titles, render
+
+# Re-exported: the library's models module is where callers look for them.
+from .review_policy import CADENCE_DELTAS as CADENCE_DELTAS
+from .review_policy import RequestKind as RequestKind
+from .review_policy import ReviewCadence as ReviewCadence
+from .review_policy import ReviewState as ReviewState
 
 
 class Kind(models.TextChoices):
@@ -65,30 +71,9 @@ def response_target_label(severity: str) -> str:
     )
 
 
-class ReviewCadence(models.TextChoices):
-    WEEKLY = "weekly", "Weekly"
-    MONTHLY = "monthly", "Monthly"
-    QUARTERLY = "quarterly", "Quarterly"
-
-
-# Calendar arithmetic, so "monthly" from 31 January is 29 February in a leap year.
-CADENCE_DELTAS: dict[str, relativedelta] = {
-    ReviewCadence.WEEKLY: relativedelta(weeks=1),
-    ReviewCadence.MONTHLY: relativedelta(months=1),
-    ReviewCadence.QUARTERLY: relativedelta(months=3),
-}
-
-
 def saved_user(user: Any) -> Any:
     """The user to store on a row, or None for anonymous or unsaved users (scripts, imports)."""
     return user if getattr(user, "pk", None) else None
-
-
-class ReviewState(models.TextChoices):
-    CURRENT = "current", "Current"
-    DUE_SOON = "due_soon", "Due soon"
-    OVERDUE = "overdue", "Overdue"
-    REQUESTED = "requested", "Review requested"
 
 
 class ReviewOutcome(models.TextChoices):
@@ -101,41 +86,16 @@ class ReviewRefused(Exception):
     """A sign-off the rules do not allow (own change, unknown outcome); nothing was written."""
 
 
-DUE_SOON_MIN = dt.timedelta(days=3)
+class StaleReview(ReviewRefused):
+    """The reviewer read an older revision than the current one; nothing was written."""
 
-
-def due_soon_window(cadence: str, now: dt.datetime) -> dt.timedelta:
-    """Due soon: within 3 days, or within the last 20% of the cadence, whichever is longer."""
-    span = (now + CADENCE_DELTAS[cadence]) - now
-    return max(DUE_SOON_MIN, span * 0.2)
-
-
-def _due_soon_q(now: dt.datetime) -> models.Q:
-    condition = models.Q()
-    for cadence in ReviewCadence.values:
-        condition |= models.Q(
-            review_cadence=cadence,
-            next_review_due__gte=now,
-            next_review_due__lte=now + due_soon_window(cadence, now),
+    def __init__(self, *, read: int, current: Revision):
+        super().__init__(
+            f"You reviewed revision {read}, but revision {current.number} (version {current.version}) "
+            "was saved since. Read the current text and review it again."
         )
-    return condition
-
-
-def review_state_q(now: dt.datetime) -> dict[str, models.Q]:
-    """Disjoint filters, one per ReviewState, matching Runbook.review_state() row by row.
-
-    Used by the reminder scan and the compliance dashboard, so both agree with
-    the badge on the runbook page.
-    """
-    requested = models.Q(review_requested_at__isnull=False)
-    overdue = models.Q(next_review_due__lt=now)
-    due_soon = _due_soon_q(now)
-    return {
-        ReviewState.REQUESTED: requested,
-        ReviewState.OVERDUE: ~requested & overdue,
-        ReviewState.DUE_SOON: ~requested & due_soon,
-        ReviewState.CURRENT: ~requested & ~overdue & ~due_soon,
-    }
+        self.read = read
+        self.current = current
 
 
 class Team(models.Model):
@@ -202,25 +162,22 @@ class RunbookQuerySet(models.QuerySet["Runbook"]):
         newest_history = HistoryEntry.objects.filter(runbook=models.OuterRef("pk")).order_by("-id").values("id")[:1]
         return self.annotate(history_stamp=models.Subquery(newest_history))
 
+    def in_review_state(self, state: str, now: dt.datetime | None = None) -> RunbookQuerySet:
+        return self.filter(review_policy.state_filter(state, now or timezone.now()))
+
     def overdue(self, now: dt.datetime | None = None) -> RunbookQuerySet:
-        now = now or timezone.now()
-        return self.filter(next_review_due__lt=now)
+        return self.in_review_state(ReviewState.OVERDUE, now)
 
     def due_soon(self, now: dt.datetime | None = None) -> RunbookQuerySet:
-        return self.filter(review_state_q(now or timezone.now())[ReviewState.DUE_SOON])
+        return self.in_review_state(ReviewState.DUE_SOON, now)
 
     def needing_review(self, now: dt.datetime | None = None) -> RunbookQuerySet:
-        """Overdue, due soon or review requested: what a reminder digest lists."""
-        states = review_state_q(now or timezone.now())
-        return self.filter(states[ReviewState.OVERDUE] | states[ReviewState.DUE_SOON] | states[ReviewState.REQUESTED])
+        """What a reminder digest lists (review_policy.needs_reminder_q)."""
+        return self.filter(review_policy.needs_reminder_q(now or timezone.now()))
 
     def escalated(self, now: dt.datetime | None = None) -> RunbookQuerySet:
         """Overdue by more than twice the cadence: the team lead hears about these."""
-        now = now or timezone.now()
-        condition = models.Q()
-        for cadence, delta in CADENCE_DELTAS.items():
-            condition |= models.Q(review_cadence=cadence, next_review_due__lt=now - delta * 2)
-        return self.filter(condition)
+        return self.filter(review_policy.escalated_q(now or timezone.now()))
 
     def with_alert(self, alert_name: str) -> RunbookQuerySet:
         return self.filter(alert_names__name_lower=alert_name.strip().lower()).distinct()
@@ -268,6 +225,12 @@ class Runbook(models.Model):
     next_review_due = models.DateTimeField(null=True, blank=True, db_index=True)
     review_requested_at = models.DateTimeField(null=True, blank=True)
     review_requested_reason = models.CharField(max_length=200, blank=True)
+    # What the open request asks for: a look ("review"), or a fix a reviewer asked for ("changes").
+    review_request_kind = models.CharField(max_length=10, choices=RequestKind.choices, blank=True)
+    review_requested_for = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Who the open review request is assigned to.",
+    )
     last_drilled_at = models.DateTimeField(null=True, blank=True)
     # Bumped by anything shown on the runbook page that lives in other rows
     # (related runbooks, incidents and drills): part of the page cache key.
@@ -325,23 +288,17 @@ class Runbook(models.Model):
         return "runbook-page:" + ":".join(str(part) for part in parts)
 
     def cadence_delta(self) -> relativedelta:
-        return CADENCE_DELTAS[self.review_cadence]
+        return review_policy.cadence_delta(self.review_cadence)
 
     def due_after(self, moment: dt.datetime) -> dt.datetime:
-        return moment + self.cadence_delta()
+        return review_policy.due_after(self.review_cadence, moment)
 
     def review_state(self, now: dt.datetime | None = None) -> str:
-        """One of ReviewState: requested, overdue, due_soon, current."""
-        now = now or timezone.now()
-        if self.review_requested_at is not None:
-            return ReviewState.REQUESTED
-        if self.next_review_due is None:
-            return ReviewState.CURRENT
-        if self.next_review_due < now:
-            return ReviewState.OVERDUE
-        if self.next_review_due - now <= due_soon_window(self.review_cadence, now):
-            return ReviewState.DUE_SOON
-        return ReviewState.CURRENT
+        """One of ReviewState, by the rule in runbooks.review_policy."""
+        return review_policy.runbook_state(self, now or timezone.now())
+
+    def review_state_label(self) -> str:
+        return str(ReviewState(self.review_state()).label)
 
     def days_overdue(self, now: dt.datetime | None = None) -> int:
         now = now or timezone.now()
@@ -349,77 +306,151 @@ class Runbook(models.Model):
             return 0
         return (now - self.next_review_due).days
 
+    def review_assignee(self) -> Any:
+        """Who answers for this runbook's reviews: its owner, else its team's lead (None: the admins)."""
+        if self.owner_id is not None:
+            return self.owner
+        return self.team.lead if self.team_id is not None and self.team is not None else None
+
     # --- writes ---------------------------------------------------------
 
     def request_review(self, *, reason: str, by: Any = None) -> None:
-        """Ask for a review now (after an incident or drill, or by hand); a sign-off clears it."""
+        """Ask for a review now (after an incident or drill, or by hand); a sign-off clears it.
+
+        An open "changes requested" stays as it is: it already asks for more than a look.
+        """
         with transaction.atomic():
-            now = timezone.now()
-            Runbook.objects.filter(pk=self.pk).update(review_requested_at=now, review_requested_reason=reason[:200])
-            self.review_requested_at, self.review_requested_reason = now, reason[:200]
-            AuditEvent.record(by, "runbook.review_requested", self, {"reason": reason})
+            locked = Runbook.objects.select_for_update(of=("self",)).select_related("owner", "team__lead").get(pk=self.pk)
+            if locked.review_request_kind != RequestKind.CHANGES or locked.review_requested_at is None:
+                locked._open_request(RequestKind.REVIEW, reason, timezone.now())
+            AuditEvent.record(by, "runbook.review_requested", locked, {"reason": reason})
+        self._copy_review_fields(locked)
 
-    def mark_reviewed(self, by: Any, note: str = "", outcome: str = "accurate") -> HistoryEntry:
-        """Sign off the current revision and restart the review clock from now.
+    def _open_request(self, kind: str, reason: str, now: dt.datetime) -> None:
+        assignee = self.review_assignee()
+        self.review_requested_at = now
+        self.review_requested_reason = reason[:200]
+        self.review_request_kind = kind
+        self.review_requested_for = assignee
+        Runbook.objects.filter(pk=self.pk).update(
+            review_requested_at=now,
+            review_requested_reason=reason[:200],
+            review_request_kind=kind,
+            review_requested_for=assignee,
+        )
 
-        Only a sign-off restarts the clock (a reminder or an edit does not). With
-        REVIEW_REQUIRES_SECOND_REVIEWER the author of the current revision cannot
-        sign it off: the point of a review is a second pair of eyes.
+    REVIEW_FIELDS = (
+        "last_reviewed_at",
+        "last_reviewed_by",
+        "next_review_due",
+        "review_requested_at",
+        "review_requested_reason",
+        "review_request_kind",
+        "review_requested_for",
+    )
+
+    def _copy_review_fields(self, source: Runbook) -> None:
+        for name in self.REVIEW_FIELDS:
+            setattr(self, name, getattr(source, name))
+
+    def mark_reviewed(
+        self, by: Any, note: str = "", outcome: str = "accurate", *, revision_number: int | None = None
+    ) -> HistoryEntry:
+        """Record a reviewer's verdict on the revision they read.
+
+        `revision_number` is the revision the reviewer's form showed; if a newer
+        one is current, StaleReview is raised and nothing is written, because a
+        sign-off vouches for a text, not for whatever text is there when the form
+        arrives. "Still accurate" and "updated" sign it off and restart the clock
+        from now (nothing else restarts it). "Needs changes" signs nothing off: it
+        opens a request for changes assigned to the owner (or the team lead) with
+        the note, and the runbook stays "changes requested" until signed off again.
+        With REVIEW_REQUIRES_SECOND_REVIEWER the author of the current revision
+        cannot sign it off: the point of a review is a second pair of eyes.
         """
         if outcome not in ReviewOutcome.values:
             raise ReviewRefused(f"Unknown review outcome {outcome!r}.")
         with transaction.atomic():
-            locked = Runbook.objects.select_for_update(of=("self",)).select_related("current_revision").get(pk=self.pk)
+            locked = (
+                Runbook.objects.select_for_update(of=("self",))
+                .select_related("current_revision", "owner", "team__lead")
+                .get(pk=self.pk)
+            )
             revision = locked.current_revision
-            if (
-                settings.REVIEW_REQUIRES_SECOND_REVIEWER
-                and revision is not None
-                and revision.author_id is not None
-                and revision.author_id == getattr(by, "pk", None)
-            ):
-                raise ReviewRefused(
-                    f"You wrote revision {revision.number}; another reviewer has to sign it off."
-                )
+            if revision_number is not None and revision is not None and revision.number != revision_number:
+                raise StaleReview(read=revision_number, current=revision)
             now = timezone.now()
-            locked.last_reviewed_at = now
-            locked.last_reviewed_by = by
-            locked.next_review_due = locked.due_after(now)
-            locked.review_requested_at = None
-            locked.review_requested_reason = ""
-            locked.save(
-                update_fields=[
-                    "last_reviewed_at",
-                    "last_reviewed_by",
-                    "next_review_due",
-                    "review_requested_at",
-                    "review_requested_reason",
-                ]
-            )
-            label = ReviewOutcome(outcome).label
-            entry = HistoryEntry.objects.create(
-                runbook=locked,
-                revision=revision,
-                date=timezone.localdate(now),
-                trigger=HistoryTrigger.REVIEW,
-                summary=f"Reviewed: {label.lower()}" + (f" — {note.strip()}" if note.strip() else ""),
-                version=locked.version,
-                reviewer=(by.get_full_name() or by.get_username())[:200],
-                reviewer_user=by,
-                created_by=by,
-            )
-            AuditEvent.record(
-                by,
-                "runbook.reviewed",
-                locked,
-                {
-                    "outcome": outcome,
-                    "revision": revision.number if revision else None,
-                    "version": locked.version,
-                    "next_review_due": locked.next_review_due.isoformat(),
-                },
-            )
-        for name in ("last_reviewed_at", "last_reviewed_by", "next_review_due", "review_requested_at", "review_requested_reason"):
-            setattr(self, name, getattr(locked, name))
+            note = note.strip()
+            if outcome == ReviewOutcome.NEEDS_CHANGES:
+                entry = locked._request_changes(by, note, revision, now)
+            else:
+                entry = locked._sign_off(by, note, outcome, revision, now)
+        self._copy_review_fields(locked)
+        return entry
+
+    def _request_changes(self, by: Any, note: str, revision: Revision | None, now: dt.datetime) -> HistoryEntry:
+        self._open_request(RequestKind.CHANGES, note or "A reviewer asked for changes", now)
+        entry = HistoryEntry.objects.create(
+            runbook=self,
+            revision=revision,
+            date=timezone.localdate(now),
+            trigger=HistoryTrigger.REVIEW,
+            summary="Review: needs changes" + (f" — {note}" if note else ""),
+            version=self.version,
+            created_by=saved_user(by),
+        )
+        assignee = self.review_requested_for
+        AuditEvent.record(
+            by,
+            "runbook.changes_requested",
+            self,
+            {
+                "revision": revision.number if revision else None,
+                "note": note,
+                "assigned_to": assignee.get_username() if assignee else None,
+            },
+        )
+        return entry
+
+    def _sign_off(self, by: Any, note: str, outcome: str, revision: Revision | None, now: dt.datetime) -> HistoryEntry:
+        if (
+            settings.REVIEW_REQUIRES_SECOND_REVIEWER
+            and revision is not None
+            and revision.author_id is not None
+            and revision.author_id == getattr(by, "pk", None)
+        ):
+            raise ReviewRefused(f"You wrote revision {revision.number}; another reviewer has to sign it off.")
+        self.last_reviewed_at = now
+        self.last_reviewed_by = by
+        self.next_review_due = self.due_after(now)
+        self.review_requested_at = None
+        self.review_requested_reason = ""
+        self.review_request_kind = ""
+        self.review_requested_for = None
+        self.save(update_fields=list(self.REVIEW_FIELDS))
+        label = ReviewOutcome(outcome).label
+        entry = HistoryEntry.objects.create(
+            runbook=self,
+            revision=revision,
+            date=timezone.localdate(now),
+            trigger=HistoryTrigger.REVIEW,
+            summary=f"Reviewed: {label.lower()}" + (f" — {note}" if note else ""),
+            version=self.version,
+            reviewer=(by.get_full_name() or by.get_username())[:200],
+            reviewer_user=by,
+            created_by=by,
+        )
+        AuditEvent.record(
+            by,
+            "runbook.reviewed",
+            self,
+            {
+                "outcome": outcome,
+                "revision": revision.number if revision else None,
+                "version": self.version,
+                "next_review_due": self.next_review_due.isoformat(),
+            },
+        )
         return entry
 
     @classmethod
@@ -738,101 +769,3 @@ class AuditEvent(models.Model):
             runbook=obj if isinstance(obj, Runbook) else getattr(obj, "runbook", None),
             detail=detail or {},
         )
-
-
-# --- review reminders ---------------------------------------------------
-
-
-class DigestFrequency(models.TextChoices):
-    DAILY = "daily", "Daily"
-    WEEKLY = "weekly", "Weekly (on Mondays)"
-
-
-class ReminderPreference(models.Model):
-    """How a user wants their review digests; users without a row get the daily default."""
-
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminder_preference")
-    frequency = models.CharField(max_length=10, choices=DigestFrequency.choices, default=DigestFrequency.DAILY)
-    on_leave = models.BooleanField("pause while on leave", default=False)
-    delegate = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        help_text="Receives your digests while you are on leave.",
-    )
-    updated_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self) -> str:
-        return f"{self.user} · {self.frequency}{' · on leave' if self.on_leave else ''}"
-
-    def wants_digest_on(self, day: dt.date) -> bool:
-        return self.frequency == DigestFrequency.DAILY or day.weekday() == 0
-
-
-class DigestKind(models.TextChoices):
-    OWNER = "owner", "Runbooks you own"
-    ESCALATION = "escalation", "Team escalation"
-
-
-class DigestStatus(models.TextChoices):
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-
-
-class ReminderDigest(models.Model):
-    """One digest email per recipient, kind and day: the unique row is the claim.
-
-    The reminder scan inserts this row (committed) before it talks to SMTP, so
-    a second run or a second worker finds it and skips; a failed send deletes
-    it again so the retry can send. See runbooks.reminders for the semantics.
-    """
-
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_digests")
-    kind = models.CharField(max_length=12, choices=DigestKind.choices)
-    day = models.DateField()
-    status = models.CharField(max_length=10, choices=DigestStatus.choices, default=DigestStatus.SENDING)
-    subject = models.CharField(max_length=300, blank=True)
-    runbook_count = models.PositiveIntegerField(default=0)
-    overdue_count = models.PositiveIntegerField(default=0)
-    # Runbook ids and titles as they were when sent, for the "My reminders" page.
-    items = models.JSONField(default=list, blank=True)
-    on_behalf_of = models.JSONField(default=list, blank=True, help_text="Usernames whose digests were delegated here.")
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-day", "kind"]
-        constraints = [
-            models.UniqueConstraint(fields=["recipient", "kind", "day"], name="one_digest_per_recipient_kind_day")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.day} {self.kind} → {self.recipient}"
-
-
-class ComplianceSnapshot(models.Model):
-    """Review-state counts for one week, rewritten by each daily reminder scan.
-
-    The last write of a week is its week-end state, so the dashboard's 12-week
-    trend is 12 rows instead of a replay of every review ever recorded.
-    """
-
-    week_ending = models.DateField(unique=True, help_text="The Sunday that ends the week.")
-    total = models.PositiveIntegerField(default=0)
-    current = models.PositiveIntegerField(default=0)
-    due_soon = models.PositiveIntegerField(default=0)
-    overdue = models.PositiveIntegerField(default=0)
-    requested = models.PositiveIntegerField(default=0)
-    taken_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-week_ending"]
-
-    def __str__(self) -> str:
-        return f"week ending {self.week_ending}: {self.overdue}/{self.total} overdue"
-
-    @property
-    def overdue_share(self) -> float:
-        return self.overdue / self.total if self.total else 0.0

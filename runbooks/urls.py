@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import docs_views, review_views, views
+from . import docs_views, views
 
 app_name = "runbooks"
 
@@ -17,10 +17,4 @@ urlpatterns = [
     path("runbooks/<slug:slug>/revisions/<int:number>/", views.revision, name="revision"),
     path("runbooks/<slug:slug>/revisions/<int:number>/restore/", views.restore, name="restore"),
     path("audit/", views.audit_log, name="audit"),
-    path("runbooks/<slug:slug>/review/", review_views.review, name="review"),
-    path("runbooks/<slug:slug>/review/sign-off/", review_views.sign_off, name="review_sign_off"),
-    path("runbooks/<slug:slug>/review/request/", review_views.request_review, name="request_review"),
-    path("reviews/", review_views.dashboard, name="reviews"),
-    path("reviews/reminders/", review_views.my_reminders, name="my_reminders"),
-    path("reviews/preferences/", review_views.preferences, name="reminder_preferences"),
 ]

@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from runbooks.models import CADENCE_DELTAS, ReviewState, Runbook
+from runbooks import review_policy
+from runbooks.models import ReviewState, Runbook
 
 from .queries import ParsedQuery, parse
 
@@ -34,7 +35,6 @@ RELAX_BELOW = 3
 # Private-use characters: they never occur in runbook text, so after escaping
 # everything only the engine's own highlight markers turn into <mark>.
 MARK_START, MARK_STOP = "\ue000", "\ue001"
-FRESHNESS_ORDER = {ReviewState.CURRENT: 0, ReviewState.DUE_SOON: 1, ReviewState.REQUESTED: 2, ReviewState.OVERDUE: 3}
 # Relevance ties are decided on the score rounded to this many decimals, so
 # "equally relevant" is not defeated by floating-point noise.
 SCORE_DECIMALS = 4
@@ -74,32 +74,8 @@ class Filters:
         if self.tag:
             queryset = queryset.filter(tags__name=self.tag.lower())
         if self.review:
-            queryset = queryset.filter(review_state_q(self.review, now))
+            queryset = queryset.filter(review_policy.state_filter(self.review, now))
         return queryset
-
-
-def due_soon_cutoffs(now: dt.datetime) -> dict[str, dt.datetime]:
-    """Per cadence, the due date before which a runbook counts as "due soon" (as Runbook.review_state)."""
-    cutoffs = {}
-    for cadence, delta in CADENCE_DELTAS.items():
-        days = ((now + delta) - now).days
-        cutoffs[cadence] = now + max(dt.timedelta(days=3), dt.timedelta(days=days * 0.2))
-    return cutoffs
-
-
-def review_state_q(state: str, now: dt.datetime) -> Q:
-    """The rows whose Runbook.review_state(now) is `state`, as one filter."""
-    not_requested = Q(review_requested_at__isnull=True)
-    soon = Q()
-    for cadence, cutoff in due_soon_cutoffs(now).items():
-        soon |= Q(review_cadence=cadence, next_review_due__lte=cutoff)
-    if state == ReviewState.REQUESTED:
-        return ~not_requested
-    if state == ReviewState.OVERDUE:
-        return not_requested & Q(next_review_due__lt=now)
-    if state == ReviewState.DUE_SOON:
-        return not_requested & Q(next_review_due__gte=now) & soon
-    return not_requested & (Q(next_review_due__isnull=True) | (Q(next_review_due__gte=now) & ~soon))
 
 
 @dataclass
@@ -253,18 +229,8 @@ def _filter_sql(filters: Filters, now: dt.datetime) -> tuple[str, list[Any]]:
 
 
 def _freshness_sql(now: dt.datetime) -> tuple[str, list[Any]]:
-    """Runbook.review_state as an ORDER BY key: current 0, due soon 1, requested 2, overdue 3."""
-    adapt = connection.ops.adapt_datetimefield_value
-    cutoffs = due_soon_cutoffs(now)
-    soon = " ".join(f"WHEN '{cadence}' THEN %s" for cadence in cutoffs)
-    sql = (
-        "CASE WHEN r.review_requested_at IS NOT NULL THEN 2"
-        " WHEN r.next_review_due IS NULL THEN 0"
-        " WHEN r.next_review_due < %s THEN 3"
-        f" WHEN r.next_review_due <= (CASE r.review_cadence {soon} END) THEN 1"
-        " ELSE 0 END"
-    )
-    return sql, [adapt(now), *(adapt(c) for c in cutoffs.values())]
+    """The review state's rank (runbooks.review_policy.STATE_RANK) as an ORDER BY key."""
+    return review_policy.state_rank_sql(now, alias="r")
 
 
 class _Postgres:

@@ -104,7 +104,11 @@ def overdue_runbook(make_runbook: Callable[..., Any]) -> Callable[..., Any]:
 
     def make(days: int = 3, **fields: Any) -> Any:
         fields.setdefault("next_review_due", timezone.now() - dt.timedelta(days=days))
-        return make_runbook(**fields)
+        runbook = make_runbook(**fields)
+        # Signed off one cadence before it fell due, so its state is "overdue", not "never reviewed".
+        runbook.last_reviewed_at = runbook.next_review_due - runbook.cadence_delta()
+        runbook.save(update_fields=["last_reviewed_at"])
+        return runbook
 
     return make
 
@@ -149,7 +153,7 @@ class Worker:
 
     def enqueue(self) -> None:
         from fixit_runbooks.celery import app
-        from runbooks.tasks import send_review_reminders
+        from reviews.tasks import send_review_reminders
 
         with app.connection_for_write(transport_options=self.transport_options) as conn:
             send_review_reminders.apply_async(connection=conn, queue=self.queue)

@@ -8,8 +8,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from runbooks import reminders
-from runbooks.models import ComplianceSnapshot, ReminderDigest, ReminderPreference, Runbook, Team
+from reviews import reminders
+from reviews.models import ComplianceSnapshot, ReminderDigest, ReminderPreference
+from runbooks.models import Runbook, Team
 from tests.reviews.conftest import committed
 
 pytestmark = pytest.mark.django_db

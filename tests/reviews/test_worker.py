@@ -5,7 +5,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from runbooks.models import ReminderDigest, Runbook
+from reviews.models import ReminderDigest
+from runbooks.models import Runbook
 from tests.reviews.conftest import committed, wait_until
 
 pytestmark = [committed, pytest.mark.celery_worker]

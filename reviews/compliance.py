@@ -1,7 +1,8 @@
 """Review compliance figures shared by the dashboard and the reminder scan.
 
-Every figure is one aggregate query with conditional counts over the same
-disjoint state filters that Runbook.review_state() uses row by row.
+Every figure is one aggregate query with conditional counts over the disjoint
+state filters of runbooks.review_policy, the rule the runbook pages show.
+Archived runbooks are left out: nobody is asked to keep them true.
 """
 
 from __future__ import annotations
@@ -13,15 +14,18 @@ from typing import Any
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from .models import Category, ComplianceSnapshot, ReviewState, Runbook, review_state_q
+from runbooks import review_policy
+from runbooks.models import Category, ReviewState, Runbook
 
-STATES = (ReviewState.CURRENT, ReviewState.DUE_SOON, ReviewState.OVERDUE, ReviewState.REQUESTED)
+from .models import ComplianceSnapshot
+
+STATES = review_policy.STATES
 TREND_WEEKS = 12
 
 
 def state_counts(now: dt.datetime) -> dict[str, Any]:
     """Count("pk", filter=...) per state; keys are the ReviewState values plus "total"."""
-    states = review_state_q(now)
+    states = review_policy.state_q(now)
     return {"total": Count("pk"), **{state: Count("pk", filter=states[state]) for state in STATES}}
 
 
@@ -41,21 +45,26 @@ class ComplianceRow:
         return [(s, labels[s], self.counts[s], round(100 * self.share(s), 1)) for s in STATES]
 
 
-def _rows(queryset: QuerySet[Runbook], group_field: str, labels: dict[Any, str], now: dt.datetime) -> list[ComplianceRow]:
+def _row(label: str, totals: dict[str, Any]) -> ComplianceRow:
+    return ComplianceRow(label=label, total=totals["total"], counts={s: totals[s] for s in STATES})
+
+
+def _rows(
+    queryset: QuerySet[Runbook], group_field: str, labels: dict[Any, str], now: dt.datetime
+) -> list[ComplianceRow]:
     aggregates = queryset.values(group_field).annotate(**state_counts(now)).order_by(group_field)
     return [
-        ComplianceRow(
-            label=labels.get(row[group_field], row[group_field]) or "No team",
-            total=row["total"],
-            counts={state: row[state] for state in STATES},
-        )
-        for row in aggregates
+        _row(labels.get(row[group_field], row[group_field]) or "No team", row) for row in aggregates
     ]
 
 
 def overall(queryset: QuerySet[Runbook], now: dt.datetime) -> ComplianceRow:
-    totals = queryset.aggregate(**state_counts(now))
-    return ComplianceRow(label="All runbooks", total=totals["total"], counts={s: totals[s] for s in STATES})
+    return _row("All runbooks", queryset.aggregate(**state_counts(now)))
+
+
+def without_owner(queryset: QuerySet[Runbook], now: dt.datetime) -> ComplianceRow:
+    """The runbooks nobody owns: their reminders go to a team lead or the admins."""
+    return _row("No owner", queryset.filter(owner__isnull=True).aggregate(**state_counts(now)))
 
 
 def by_team(queryset: QuerySet[Runbook], now: dt.datetime) -> list[ComplianceRow]:
@@ -73,7 +82,7 @@ def week_ending(day: dt.date) -> dt.date:
 def record_snapshot(now: dt.datetime | None = None) -> ComplianceSnapshot:
     """Write this week's row; the last write of the week is its week-end state."""
     now = now or timezone.now()
-    totals = overall(Runbook.objects.all(), now)
+    totals = overall(Runbook.objects.active(), now)
     snapshot, _ = ComplianceSnapshot.objects.update_or_create(
         week_ending=week_ending(timezone.localdate(now)),
         defaults={"total": totals.total, "taken_at": now, **totals.counts},
