@@ -4,7 +4,15 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from runbooks.models import AuditEvent, HistoryEntry, ReviewRefused, ReviewState, Runbook, StaleReview, Team
+from runbooks.models import (
+    AuditEvent,
+    HistoryEntry,
+    ReviewRefused,
+    ReviewState,
+    Runbook,
+    StaleReview,
+    Team,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -154,17 +154,22 @@ def test_scan_writes_this_weeks_compliance_snapshot(overdue_runbook, make_runboo
     assert (snapshot.week_ending, snapshot.total, snapshot.overdue) == (dt.date(2027, 3, 14), 2, 1)
 
 
-def test_smtp_down_records_nothing_and_the_retry_sends_once(overdue_runbook, smtp_down, use_smtp):
+def test_smtp_down_records_retrying_with_the_reason_and_a_later_retry_sends_once(
+    overdue_runbook, smtp_down, use_smtp
+):
     use_smtp(smtp_down)
     overdue_runbook()
-    with pytest.raises(ConnectionRefusedError):
-        reminders.send_review_reminders()
-    assert not ReminderDigest.objects.exists()
+    report = reminders.send_review_reminders()
+    digest = ReminderDigest.objects.get()
+    assert (digest.status, digest.attempts, report.retry_in) == ("retrying", 1, 5.0)
+    assert "Connection refused" in digest.last_error
     smtp_down.start()
-    reminders.send_review_reminders()
-    reminders.send_review_reminders()
+    with time_machine.travel(timezone.now() + dt.timedelta(seconds=6)):
+        reminders.send_review_reminders()
+        reminders.send_review_reminders()
     assert len(smtp_down.inbox.messages) == 1
-    assert ReminderDigest.objects.get().status == "sent"
+    digest.refresh_from_db()
+    assert (digest.status, digest.attempts, digest.last_error) == ("sent", 2, "")
 
 
 def test_digest_reaches_a_real_smtp_server_as_text_and_html(overdue_runbook, smtp_server, use_smtp, editor):
