@@ -1,9 +1,7 @@
 """The beat task run by a real Celery worker process, sending through a real SMTP server."""
 
-import datetime as dt
 
 import pytest
-from django.utils import timezone
 
 from reviews.models import ReminderDigest
 from runbooks.models import Runbook
@@ -13,8 +11,8 @@ pytestmark = [committed, pytest.mark.celery_worker]
 
 
 @pytest.fixture
-def owned_overdue(make_runbook, editor):
-    return make_runbook(title="Disk full", next_review_due=timezone.now() - dt.timedelta(days=6))
+def owned_overdue(overdue_runbook, editor):
+    return overdue_runbook(title="Disk full", days=6)
 
 
 def _sent() -> list[ReminderDigest]:
@@ -56,7 +54,8 @@ def test_smtp_down_then_up_retries_and_sends_once(owned_overdue, editor, smtp_do
     worker.start()
     worker.enqueue()
     wait_until(lambda: "Retry in" in worker.log_text(), message="task did not retry")
-    assert not ReminderDigest.objects.exists()
+    digest = ReminderDigest.objects.get()
+    assert digest.status == "retrying" and "Connection refused" in digest.last_error
     assert Runbook.objects.get(pk=owned_overdue.pk).review_state() == "overdue"
     smtp_down.start()
     wait_until(lambda: smtp_down.inbox.to(editor.email), timeout=60, message="retry never sent the digest")
