@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -36,6 +36,10 @@ class RequestReviewForm(forms.Form):
     )
 
 
+def _display_name(user: Any) -> str:
+    return str(user.get_full_name() or user.get_username())
+
+
 class ReminderPreferenceForm(forms.ModelForm):
     class Meta:
         model = ReminderPreference
@@ -44,11 +48,10 @@ class ReminderPreferenceForm(forms.ModelForm):
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        field = self.fields["delegate"]
-        field.queryset = (
-            get_user_model().objects.filter(is_active=True).exclude(pk=user.pk).order_by("username")
-        )  # type: ignore[attr-defined]
-        field.label_from_instance = lambda u: u.get_full_name() or u.get_username()  # type: ignore[attr-defined]
+        field = cast(forms.ModelChoiceField, self.fields["delegate"])
+        users = get_user_model().objects.filter(is_active=True).exclude(pk=user.pk)
+        field.queryset = users.order_by("username")
+        field.label_from_instance = _display_name  # type: ignore[method-assign,assignment]
 
     def clean(self) -> dict[str, Any]:
         super().clean()

@@ -12,7 +12,10 @@ pytestmark = [pytest.mark.browser, committed]
 
 
 def test_reviewer_signs_off_an_overdue_runbook_from_its_page(login, reviewer, live_server, runbook):
-    Runbook.objects.filter(pk=runbook.pk).update(next_review_due=timezone.now() - dt.timedelta(days=4))
+    Runbook.objects.filter(pk=runbook.pk).update(
+        last_reviewed_at=timezone.now() - dt.timedelta(days=34),
+        next_review_due=timezone.now() - dt.timedelta(days=4),
+    )
     page = login(reviewer)
     page.goto(f"{live_server.url}{runbook.get_absolute_url()}")
     assert page.locator(".review-panel .badge").inner_text() == "review overdue"

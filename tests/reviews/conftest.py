@@ -116,7 +116,13 @@ def overdue_runbook(make_runbook: Callable[..., Any]) -> Callable[..., Any]:
 class Worker:
     """A `celery -A fixit_runbooks worker` subprocess consuming one private queue."""
 
-    def __init__(self, queue: str, env: dict[str, str], log_path: Path, transport_options: dict[str, Any] | None):
+    def __init__(
+        self,
+        queue: str,
+        env: dict[str, str],
+        log_path: Path,
+        transport_options: dict[str, Any] | None,
+    ):
         self.queue = queue
         self.env = env
         self.log_path = log_path
@@ -127,11 +133,26 @@ class Worker:
         log = open(self.log_path.with_name(f"{self.log_path.stem}-{name}.log"), "wb")  # noqa: SIM115 (closed in stop)
         process = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "fixit_runbooks", "worker", "--pool=solo",
-                "--loglevel=INFO", "-Q", self.queue, "-n", f"{name}-{self.queue}@%h",
-                "--without-gossip", "--without-mingle", "--without-heartbeat",
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "fixit_runbooks",
+                "worker",
+                "--pool=solo",
+                "--loglevel=INFO",
+                "-Q",
+                self.queue,
+                "-n",
+                f"{name}-{self.queue}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
             ],
-            cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         process.log = log  # type: ignore[attr-defined]
         process.log_file = log.name  # type: ignore[attr-defined]
@@ -142,7 +163,9 @@ class Worker:
         procs = [process] if process else self.processes
         return "".join(Path(p.log_file).read_text(errors="replace") for p in procs)  # type: ignore[attr-defined]
 
-    def wait_for_log(self, process: subprocess.Popen[bytes] | None, text: str, timeout: float = 30) -> None:
+    def wait_for_log(
+        self, process: subprocess.Popen[bytes] | None, text: str, timeout: float = 30
+    ) -> None:
         deadline = time.monotonic() + timeout
         while text not in self.log_text(process):
             if process is not None and process.poll() is not None:
@@ -188,7 +211,9 @@ def _worker_database_url() -> str:
     if conf["ENGINE"].endswith("sqlite3"):
         name = str(conf["NAME"])
         if name == ":memory:" or "mode=memory" in name:
-            pytest.fail("The SQLite test database must be a file for a worker to share it (see test_settings.py)")
+            pytest.fail(
+                "The SQLite test database must be a file for a worker to share it (see test_settings.py)"
+            )
         return f"sqlite:///{name}"
     auth = conf["USER"] + (f":{conf['PASSWORD']}" if conf.get("PASSWORD") else "")
     return f"postgres://{auth}@{conf['HOST'] or '127.0.0.1'}:{conf['PORT'] or 5432}/{conf['NAME']}"
@@ -229,7 +254,9 @@ def celery_worker_factory(tmp_path: Path) -> Iterator[Callable[[SmtpServer], Wor
                 "control_folder": str(broker / "control"),
                 "store_processed": False,
             }
-        worker = Worker(f"reviews-{uuid.uuid4().hex[:10]}", env, tmp_path / "worker.log", transport_options)
+        worker = Worker(
+            f"reviews-{uuid.uuid4().hex[:10]}", env, tmp_path / "worker.log", transport_options
+        )
         workers.append(worker)
         return worker
 

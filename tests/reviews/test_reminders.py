@@ -16,24 +16,36 @@ from tests.reviews.conftest import committed
 pytestmark = pytest.mark.django_db
 
 
-def test_owner_gets_one_digest_listing_every_runbook_needing_review(overdue_runbook, make_runbook, editor):
+def test_owner_gets_one_digest_listing_every_runbook_needing_review(
+    overdue_runbook, make_runbook, editor
+):
     overdue_runbook(days=3, title="Disk full")
     overdue_runbook(days=10, title="Replica lag")
-    make_runbook(title="Soon", review_cadence="weekly", next_review_due=timezone.now() + dt.timedelta(days=1))
+    make_runbook(
+        title="Soon", review_cadence="weekly", next_review_due=timezone.now() + dt.timedelta(days=1)
+    )
     make_runbook(title="Fine", next_review_due=timezone.now() + dt.timedelta(days=25))
     reminders.send_review_reminders()
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == [editor.email]
     assert message.subject == "[FixIt Runbooks] 3 runbooks to review (2 overdue)"
-    assert message.body.index("Replica lag") < message.body.index("Disk full") < message.body.index("Soon")
+    assert (
+        message.body.index("Replica lag")
+        < message.body.index("Disk full")
+        < message.body.index("Soon")
+    )
     assert "Fine" not in message.body
 
 
-def test_digest_has_days_overdue_last_reviewer_and_absolute_links(overdue_runbook, reviewer, settings):
+def test_digest_has_days_overdue_last_reviewer_and_absolute_links(
+    overdue_runbook, reviewer, settings
+):
     settings.SITE_URL = "https://runbooks.example.org"
     runbook = overdue_runbook(days=4, title="Disk full")
-    Runbook.objects.filter(pk=runbook.pk).update(last_reviewed_by=reviewer, last_reviewed_at=timezone.now())
+    Runbook.objects.filter(pk=runbook.pk).update(
+        last_reviewed_by=reviewer, last_reviewed_at=timezone.now()
+    )
     reminders.send_review_reminders()
     text = mail.outbox[0].body
     html = mail.outbox[0].alternatives[0][0]
@@ -94,7 +106,9 @@ def test_team_lead_gets_an_escalation_for_runbooks_overdue_more_than_twice_their
     assert "Ancient monthly" in escalation[0].body and "Recent monthly" not in escalation[0].body
 
 
-def test_owner_on_leave_with_delegate_has_digest_sent_to_delegate(overdue_runbook, editor, make_user):
+def test_owner_on_leave_with_delegate_has_digest_sent_to_delegate(
+    overdue_runbook, editor, make_user
+):
     delegate = make_user("dana", "editor")
     ReminderPreference.objects.create(user=editor, on_leave=True, delegate=delegate)
     overdue_runbook(title="Disk full")
@@ -132,7 +146,9 @@ def test_digest_lists_at_most_the_cap_and_counts_the_rest(overdue_runbook, monke
     assert "and 1 more" in mail.outbox[0].body
 
 
-def test_scan_uses_a_constant_number_of_queries(overdue_runbook, make_user, django_assert_max_num_queries):
+def test_scan_uses_a_constant_number_of_queries(
+    overdue_runbook, make_user, django_assert_max_num_queries
+):
     owners = [make_user(f"owner{n}", "editor") for n in range(3)]
     for n in range(3):
         overdue_runbook(owner=owners[n])
@@ -141,7 +157,10 @@ def test_scan_uses_a_constant_number_of_queries(overdue_runbook, make_user, djan
         reminders.send_review_reminders()
     for n in range(12):
         overdue_runbook(owner=owners[n % 3], days=n + 1)
-    with time_machine.travel(timezone.now() + dt.timedelta(days=1)), django_assert_max_num_queries(len(few)):
+    with (
+        time_machine.travel(timezone.now() + dt.timedelta(days=1)),
+        django_assert_max_num_queries(len(few)),
+    ):
         reminders.send_review_reminders()
 
 
@@ -172,7 +191,9 @@ def test_smtp_down_records_retrying_with_the_reason_and_a_later_retry_sends_once
     assert (digest.status, digest.attempts, digest.last_error) == ("sent", 2, "")
 
 
-def test_digest_reaches_a_real_smtp_server_as_text_and_html(overdue_runbook, smtp_server, use_smtp, editor):
+def test_digest_reaches_a_real_smtp_server_as_text_and_html(
+    overdue_runbook, smtp_server, use_smtp, editor
+):
     use_smtp(smtp_server)
     overdue_runbook(title="Disk full")
     reminders.send_review_reminders()

@@ -1,6 +1,5 @@
 """The beat task run by a real Celery worker process, sending through a real SMTP server."""
 
-
 import pytest
 
 from reviews.models import ReminderDigest
@@ -19,37 +18,51 @@ def _sent() -> list[ReminderDigest]:
     return list(ReminderDigest.objects.filter(status="sent"))
 
 
-def test_worker_sends_the_digest_through_smtp(owned_overdue, editor, smtp_server, celery_worker_factory):
+def test_worker_sends_the_digest_through_smtp(
+    owned_overdue, editor, smtp_server, celery_worker_factory
+):
     worker = celery_worker_factory(smtp_server)
     worker.start()
     worker.enqueue()
     (message,) = wait_until(lambda: smtp_server.inbox.to(editor.email), message="no digest arrived")
     assert "Disk full" in message.as_string()
-    assert f"https://runbooks.example.org/runbooks/{owned_overdue.slug}/review/" in message.as_string()
+    assert (
+        f"https://runbooks.example.org/runbooks/{owned_overdue.slug}/review/" in message.as_string()
+    )
     wait_until(_sent, message="digest never marked sent")
 
 
-def test_task_queued_twice_sends_one_digest(owned_overdue, editor, smtp_server, celery_worker_factory):
+def test_task_queued_twice_sends_one_digest(
+    owned_overdue, editor, smtp_server, celery_worker_factory
+):
     worker = celery_worker_factory(smtp_server)
     worker.start()
     worker.enqueue()
     worker.enqueue()
-    wait_until(lambda: worker.log_text().count("succeeded") >= 2, message="tasks did not both finish")
+    wait_until(
+        lambda: worker.log_text().count("succeeded") >= 2, message="tasks did not both finish"
+    )
     assert len(smtp_server.inbox.to(editor.email)) == 1
     assert ReminderDigest.objects.count() == 1
 
 
-def test_two_workers_at_once_send_one_digest(owned_overdue, editor, smtp_server, celery_worker_factory):
+def test_two_workers_at_once_send_one_digest(
+    owned_overdue, editor, smtp_server, celery_worker_factory
+):
     worker = celery_worker_factory(smtp_server)
     worker.start("w1")
     worker.start("w2")
     for _ in range(4):
         worker.enqueue()
-    wait_until(lambda: worker.log_text().count("succeeded") >= 4, message="tasks did not all finish")
+    wait_until(
+        lambda: worker.log_text().count("succeeded") >= 4, message="tasks did not all finish"
+    )
     assert len(smtp_server.inbox.to(editor.email)) == 1
 
 
-def test_smtp_down_then_up_retries_and_sends_once(owned_overdue, editor, smtp_down, celery_worker_factory):
+def test_smtp_down_then_up_retries_and_sends_once(
+    owned_overdue, editor, smtp_down, celery_worker_factory
+):
     worker = celery_worker_factory(smtp_down)
     worker.start()
     worker.enqueue()
@@ -58,6 +71,8 @@ def test_smtp_down_then_up_retries_and_sends_once(owned_overdue, editor, smtp_do
     assert digest.status == "retrying" and "Connection refused" in digest.last_error
     assert Runbook.objects.get(pk=owned_overdue.pk).review_state() == "overdue"
     smtp_down.start()
-    wait_until(lambda: smtp_down.inbox.to(editor.email), timeout=60, message="retry never sent the digest")
+    wait_until(
+        lambda: smtp_down.inbox.to(editor.email), timeout=60, message="retry never sent the digest"
+    )
     wait_until(_sent, message="digest never marked sent")
     assert len(smtp_down.inbox.messages) == 1

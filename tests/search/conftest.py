@@ -3,6 +3,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from runbooks.models import Runbook
 from search.models import ApiToken
@@ -43,6 +44,7 @@ def library(make_runbook: Callable[..., Runbook]) -> dict[str, Runbook]:
             services=["checkout-api"],
             tags=["performance"],
             severity="P1",
+            last_reviewed_at=timezone.now(),
         ),
         "disk": make_runbook(
             title="Node disk almost full",
@@ -52,6 +54,7 @@ def library(make_runbook: Callable[..., Runbook]) -> dict[str, Runbook]:
             services=["node-exporter"],
             category="maintenance",
             severity="P2",
+            last_reviewed_at=timezone.now(),
         ),
         "cert": make_runbook(
             title="Certificate expiring soon",
@@ -61,6 +64,7 @@ def library(make_runbook: Callable[..., Runbook]) -> dict[str, Runbook]:
             category="security",
             severity="P0",
             kind="procedure",
+            last_reviewed_at=timezone.now(),
         ),
     }
 

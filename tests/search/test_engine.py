@@ -91,8 +91,8 @@ def test_result_carries_severity_owner_and_review_state(library, editor):
 
 
 def test_current_runbook_ranks_before_equally_relevant_overdue_one(make_runbook):
-    stale = make_runbook(title="Disk full", body="## Symptoms\n\n- Disk full.\n")
-    fresh = make_runbook(title="Disk full", body="## Symptoms\n\n- Disk full.\n")
+    stale = make_runbook(title="Disk full", body="## Symptoms\n\n- Disk full.\n", last_reviewed_at=timezone.now())
+    fresh = make_runbook(title="Disk full", body="## Symptoms\n\n- Disk full.\n", last_reviewed_at=timezone.now())
     Runbook.objects.filter(pk=stale.pk).update(next_review_due=timezone.now() - dt.timedelta(days=3))
     result = search("disk full")
     assert [hit.runbook.pk for hit in result.hits] == [fresh.pk, stale.pk]
