@@ -1,10 +1,17 @@
 """The beat task run by a real Celery worker process, sending through a real SMTP server."""
 
-import pytest
+import asyncio
+import datetime as dt
+from typing import Any
 
+import pytest
+import time_machine
+from django.utils import timezone
+
+from reviews import reminders
 from reviews.models import ReminderDigest
 from runbooks.models import Runbook
-from tests.reviews.conftest import committed, wait_until
+from tests.reviews.conftest import Inbox, committed, wait_until
 
 pytestmark = [committed, pytest.mark.celery_worker]
 
@@ -76,3 +83,43 @@ def test_smtp_down_then_up_retries_and_sends_once(
     )
     wait_until(_sent, message="digest never marked sent")
     assert len(smtp_down.inbox.messages) == 1
+
+
+class StallingInbox(Inbox):
+    """Holds the first message's DATA without answering, as a slow server would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stall = True
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's hook name)
+        if self.stall:
+            await asyncio.sleep(60)
+            return "451 Try again later"
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_worker_killed_mid_send_leaves_a_claim_the_retry_sends_exactly_once(
+    owned_overdue, editor, smtp_down, celery_worker_factory, use_smtp, settings
+):
+    smtp_down.inbox = StallingInbox()
+    smtp_down.start()
+    worker = celery_worker_factory(smtp_down)
+    worker.start()
+    worker.enqueue()
+    claim = wait_until(
+        lambda: ReminderDigest.objects.filter(status="sending").first(), message="never claimed"
+    )
+    worker.processes[0].kill()
+    worker.processes[0].wait()
+    smtp_down.inbox.stall = False
+    use_smtp(smtp_down)
+    assert reminders.retry_unfinished() == []  # the lease still runs: the holder might be alive
+    after_lease = timezone.now() + dt.timedelta(seconds=settings.REVIEW_REMINDER_LEASE_SECONDS + 1)
+    with time_machine.travel(after_lease):
+        reminders.retry_unfinished()
+        reminders.retry_unfinished()
+    (message,) = smtp_down.inbox.to(editor.email)
+    assert message["Message-ID"] == claim.message_id
+    claim.refresh_from_db()
+    assert (claim.status, claim.attempts) == ("sent", 2)
