@@ -71,6 +71,7 @@ def run(count: int, engine: str) -> None:
     from django.core import mail
     from django.core.management import call_command
     from django.db import connection
+    from django.db.models.functions import Mod
     from django.test.utils import CaptureQueriesContext, setup_test_environment
 
     from reviews import reminders
@@ -87,6 +88,10 @@ def run(count: int, engine: str) -> None:
     for n, team in enumerate(Team.objects.order_by("pk")):
         team.lead = users[n % len(users)]
         team.save(update_fields=["lead"])
+    # Every tenth runbook without an owner, and one team without a lead, so the digests to
+    # team leads and to the admins for unowned runbooks are measured too.
+    Runbook.objects.alias(tenth=Mod("pk", 10)).filter(tenth=0).update(owner=None)
+    Team.objects.filter(pk=Team.objects.order_by("pk").values("pk")[:1]).update(lead=None)
     total = Runbook.objects.count()
     print(f"engine: {engine}; runbooks: {total:,} (seeded in {seeded:.1f} s)")
 
@@ -101,7 +106,12 @@ def run(count: int, engine: str) -> None:
             f"({report.summary()})"
         )
     snapshot = report.snapshot
-    print(f"snapshot: {snapshot.overdue:,} overdue, {snapshot.due_soon:,} due soon, {snapshot.current:,} current of {snapshot.total:,}")
+    print(
+        f"snapshot: {snapshot.overdue:,} overdue, {snapshot.due_soon:,} due soon, "
+        f"{snapshot.never_reviewed:,} never reviewed, {snapshot.requested:,} requested, "
+        f"{snapshot.changes_requested:,} changes requested, {snapshot.current:,} current "
+        f"of {snapshot.total:,}"
+    )
 
 
 if __name__ == "__main__":

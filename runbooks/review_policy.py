@@ -192,11 +192,11 @@ def needs_reminder_q(now: dt.datetime) -> models.Q:
 
 
 def escalated_q(now: dt.datetime) -> models.Q:
-    """Due more than twice the cadence ago and still not signed off: the team lead hears of it."""
+    """Due more than twice the cadence ago (a sign-off would have moved the date): the team lead hears of it."""
     condition = models.Q()
     for cadence, delta in CADENCE_DELTAS.items():
         condition |= models.Q(review_cadence=cadence, next_review_due__lt=now - delta * 2)
-    return condition & ~state_q(now)[ReviewState.CURRENT]
+    return condition
 
 
 def state_rank(now: dt.datetime) -> models.Case:
