@@ -84,7 +84,7 @@ def three_way(
         elif kind == "b":
             lines = their_lines[region[1] : region[2]]
         else:
-            _, z1, z2, a1, a2, b1, b2 = region
+            z1, z2, a1, a2, b1, b2 = (int(bound) for bound in region[1:7])
             conflict_no += 1
             mine_part, theirs_part = my_lines[a1:a2], their_lines[b1:b2]
             lines = [

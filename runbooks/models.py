@@ -13,6 +13,7 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -580,7 +581,7 @@ class Runbook(models.Model):
                 # Required sections depend on the kind; a new body is checked when its revision is written.
                 locked.refresh_missing_sections()
                 derived.append("missing_sections")
-            if "review_cadence" in changes:
+            if "review_cadence" in changes and "next_review_due" not in changes:
                 old_due = locked.next_review_due
                 locked.next_review_due = locked.due_after(
                     locked.last_reviewed_at or locked.created_at
@@ -943,13 +944,15 @@ _LABEL_TITLES = {
 }
 
 
-def _audit_label(name: str) -> str:
+def field_label(name: str) -> str:
+    """A runbook field or label list as people read it: "Severity", "Alert names"."""
     if name in _LABEL_TITLES:
         return _LABEL_TITLES[name]
     try:
-        return str(Runbook._meta.get_field(name).verbose_name).capitalize()
-    except models.FieldDoesNotExist:
+        column = Runbook._meta.get_field(name)
+    except FieldDoesNotExist:
         return name.replace("_", " ").capitalize()
+    return str(getattr(column, "verbose_name", name)).capitalize()
 
 
 class AuditEvent(models.Model):
@@ -977,9 +980,9 @@ class AuditEvent(models.Model):
         detail = self.detail if isinstance(self.detail, dict) else {}
         rows = []
         for name, change in (detail.get("changes") or {}).items():
-            rows.append(AuditChange(_audit_label(name), old=change.get("old"), new=change.get("new")))
+            rows.append(AuditChange(field_label(name), old=change.get("old"), new=change.get("new")))
         for kind, diff in (detail.get("labels") or {}).items():
-            rows.append(AuditChange(_audit_label(kind), added=diff.get("added", []), removed=diff.get("removed", [])))
+            rows.append(AuditChange(field_label(kind), added=diff.get("added", []), removed=diff.get("removed", [])))
         for key in ("revision", "version"):
             if isinstance(detail.get(key), dict):
                 rows.append(AuditChange(key.capitalize(), old=detail[key].get("old"), new=detail[key].get("new")))

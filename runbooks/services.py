@@ -36,6 +36,7 @@ from .models import (
     Runbook,
     audit_value,
     comparable,
+    field_label,
     normalised_labels,
 )
 
@@ -125,7 +126,9 @@ class SaveRaced(Exception):
     """Other saves kept landing while this one was prepared; nothing was written."""
 
 
-def _label_changes(posted: dict[str, list[str]], shown: dict[str, list[str]]) -> dict[str, LabelChange]:
+def _label_changes(
+    posted: dict[str, list[str]], shown: dict[str, list[str]]
+) -> dict[str, LabelChange]:
     changes: dict[str, LabelChange] = {}
     for kind in LABEL_KINDS:
         if kind not in posted:
@@ -144,7 +147,9 @@ def _their_label(revision: Revision) -> str:
     return f"revision {revision.number} by {author}"
 
 
-def _plan_text(runbook: Runbook, request: EditRequest) -> tuple[str | None, merge.MergeResult | None]:
+def _plan_text(
+    runbook: Runbook, request: EditRequest
+) -> tuple[str | None, merge.MergeResult | None]:
     """The text to save (None: unchanged) and the merge it came from, if any."""
     current = runbook.current_revision
     if current is None:
@@ -172,7 +177,9 @@ def save_edit(runbook: Runbook, *, by: Any, request: EditRequest) -> EditResult:
     saving; in both cases nothing was written.
     """
     for _attempt in range(MAX_ATTEMPTS):
-        current = Runbook.objects.select_related("current_revision__author", "owner", "team").get(pk=runbook.pk)
+        current = Runbook.objects.select_related("current_revision__author", "owner", "team").get(
+            pk=runbook.pk
+        )
         shown = request.shown or snapshot(current)
         field_changes: dict[str, Any] = {}
         conflicts: list[FieldConflict] = []
@@ -184,8 +191,9 @@ def save_edit(runbook: Runbook, *, by: Any, request: EditRequest) -> EditResult:
             if comparable(theirs) == before:
                 field_changes[name] = mine
             else:
-                label = str(Runbook._meta.get_field(name).verbose_name).capitalize()
-                conflicts.append(FieldConflict(name, label, audit_value(mine), audit_value(theirs)))
+                conflicts.append(
+                    FieldConflict(name, field_label(name), audit_value(mine), audit_value(theirs))
+                )
         label_changes = _label_changes(request.labels, shown["labels"])
         new_body, merged = _plan_text(current, request)
         if conflicts or (merged is not None and not merged.clean):
@@ -195,7 +203,10 @@ def save_edit(runbook: Runbook, *, by: Any, request: EditRequest) -> EditResult:
         rendered = render(new_body) if new_body is not None else None
         with transaction.atomic():
             locked = Runbook.objects.select_for_update(of=("self",)).get(pk=runbook.pk)
-            if (locked.current_revision_id, locked.row_version) != (current.current_revision_id, current.row_version):
+            if (locked.current_revision_id, locked.row_version) != (
+                current.current_revision_id,
+                current.row_version,
+            ):
                 continue
             for name, value in field_changes.items():
                 setattr(locked, name, value)
@@ -210,8 +221,11 @@ def save_edit(runbook: Runbook, *, by: Any, request: EditRequest) -> EditResult:
                 revision = locked.add_revision(
                     author=by,
                     body=new_body,
-                    change_summary=request.change_summary or ("Merged edit" if merged else "Edited"),
-                    base_revision=current.current_revision.number if current.current_revision else None,
+                    change_summary=request.change_summary
+                    or ("Merged edit" if merged else "Edited"),
+                    base_revision=current.current_revision.number
+                    if current.current_revision
+                    else None,
                     major=request.major,
                     merged_with=current.current_revision if merged else None,
                     rendered=rendered,
@@ -254,4 +268,3 @@ def _refusal(
         values=values,
         labels=labels,
     )
-

@@ -28,12 +28,16 @@ def test_new_runbook_starts_at_version_one_with_a_history_row(runbook):
 
 
 def test_minor_edit_bumps_minor_version(runbook, editor):
-    revision = runbook.add_revision(author=editor, body="## Symptoms\n", change_summary="Trim", base_revision=1)
+    revision = runbook.add_revision(
+        author=editor, body="## Symptoms\n", change_summary="Trim", base_revision=1
+    )
     assert (revision.number, revision.version) == (2, "1.1")
 
 
 def test_major_edit_bumps_major_version(runbook, editor):
-    revision = runbook.add_revision(author=editor, body="new", change_summary="New tooling", major=True)
+    revision = runbook.add_revision(
+        author=editor, body="new", change_summary="New tooling", major=True
+    )
     assert revision.version == "2.0"
 
 
@@ -94,7 +98,9 @@ def test_details_write_from_a_stale_row_version_is_refused_and_writes_nothing(ru
     Runbook.objects.get(pk=runbook.pk).set_labels(tags=["payments"], by=editor)
     runbook.severity = "P0"
     with pytest.raises(StaleDetails):
-        runbook.update_details(by=editor, changed_fields=["severity"], expected_row_version=stale_version)
+        runbook.update_details(
+            by=editor, changed_fields=["severity"], expected_row_version=stale_version
+        )
     assert Runbook.objects.get(pk=runbook.pk).severity == "P2"
 
 
@@ -108,7 +114,9 @@ def test_every_details_and_labels_write_bumps_the_row_version(runbook, editor):
 
 def test_details_write_that_changes_nothing_leaves_the_row_version_alone(runbook, editor):
     before = runbook.row_version
-    runbook.update_details(by=editor, changed_fields=["summary"], labels={"alert_names": ["CheckoutHighLatency"]})
+    runbook.update_details(
+        by=editor, changed_fields=["summary"], labels={"alert_names": ["CheckoutHighLatency"]}
+    )
     assert Runbook.objects.get(pk=runbook.pk).row_version == before
     assert not AuditEvent.objects.filter(action="runbook.details_changed").exists()
 
@@ -126,14 +134,18 @@ def test_a_stale_copy_writes_only_the_fields_it_names(runbook, editor):
 
 def test_label_changes_add_and_remove_names_without_replacing_the_list(runbook, editor):
     runbook.set_labels(alert_names=["CheckoutHighLatency", "CheckoutErrors"], by=editor)
-    runbook.update_details(by=editor, label_changes={"alert_names": (["CheckoutDown"], ["CheckoutErrors"])})
+    runbook.update_details(
+        by=editor, label_changes={"alert_names": (["CheckoutDown"], ["CheckoutErrors"])}
+    )
     assert runbook.label_names("alert_names") == ["CheckoutDown", "CheckoutHighLatency"]
 
 
 def test_set_labels_audits_what_was_added_and_removed(runbook, editor):
     runbook.set_labels(services=["payments-api"], by=editor)
     event = AuditEvent.objects.get(action="runbook.details_changed")
-    assert event.detail["labels"] == {"services": {"added": ["payments-api"], "removed": ["checkout-api"]}}
+    assert event.detail["labels"] == {
+        "services": {"added": ["payments-api"], "removed": ["checkout-api"]}
+    }
 
 
 def test_text_is_rendered_before_the_row_is_locked(runbook, editor, monkeypatch):
@@ -176,7 +188,9 @@ def _run_in_parallel(*jobs: Callable[[], Any]) -> list[BaseException]:
     return errors
 
 
-def _edit(runbook: Runbook, shown: dict[str, Any], body: str, **changes: Any) -> services.EditRequest:
+def _edit(
+    runbook: Runbook, shown: dict[str, Any], body: str, **changes: Any
+) -> services.EditRequest:
     values = {name: getattr(runbook, name) for name in DETAIL_FIELDS}
     values.update({k: v for k, v in changes.items() if k in DETAIL_FIELDS})
     labels = {kind: list(shown["labels"][kind]) for kind in LABEL_KINDS}
@@ -194,7 +208,9 @@ def _edit(runbook: Runbook, shown: dict[str, Any], body: str, **changes: Any) ->
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need a server database")
-def test_parallel_saves_of_different_fields_labels_and_lines_never_lose_an_update(make_runbook, editor):
+def test_parallel_saves_of_different_fields_labels_and_lines_never_lose_an_update(
+    make_runbook, editor
+):
     runbook = make_runbook(body="one\n\ntwo\n\nthree\n", alert_names=["Base"])
     for round_no in range(5):
         runbook.refresh_from_db()
@@ -216,7 +232,10 @@ def test_parallel_saves_of_different_fields_labels_and_lines_never_lose_an_updat
             audience=audience,
             alert_names=[*shown["labels"]["alert_names"], second_alert],
         )
-        jobs = [partial(services.save_edit, runbook, by=editor, request=request) for request in (first, second)]
+        jobs = [
+            partial(services.save_edit, runbook, by=editor, request=request)
+            for request in (first, second)
+        ]
         assert _run_in_parallel(*jobs) == []
         saved = Runbook.objects.select_related("current_revision").get(pk=runbook.pk)
         assert (saved.summary, saved.audience) == (summary, audience)
