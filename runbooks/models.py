@@ -693,10 +693,10 @@ class Runbook(models.Model):
                 self.related.remove(*unlinked)
                 self.related.add(*linked)
                 added = sorted(r.slug for r in linked)
-                # The relation is symmetrical: both ends' pages list it.
-                Runbook.objects.filter(
-                    pk__in=[r.pk for r in [*linked, *unlinked]] + [self.pk]
-                ).bump_page_version()
+                if linked or unlinked:
+                    # The relation is symmetrical: both ends' pages list it.
+                    ends = [r.pk for r in [*linked, *unlinked]] + [self.pk]
+                    Runbook.objects.filter(pk__in=ends).bump_page_version()
             if added or removed:
                 applied[kind] = {"added": sorted(added), "removed": sorted(removed)}
         return applied
