@@ -117,6 +117,9 @@ class EditRefused(Exception):
     fields: list[FieldConflict]
     values: dict[str, Any] = field(default_factory=dict)
     labels: dict[str, list[str]] = field(default_factory=dict)
+    # The text the conflict form holds: merged (conflicts marked) when the
+    # text moved meanwhile, else what this person typed.
+    body: str = ""
 
     def __str__(self) -> str:
         return f"edit conflict on {self.runbook.slug}"
@@ -267,4 +270,5 @@ def _refusal(
         fields=conflicts,
         values=values,
         labels=labels,
+        body=merged.text if merged is not None else request.body,
     )

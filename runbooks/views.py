@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from fixit_runbooks import health
 
-from . import diffs, merge, services, shapes
+from . import diffs, services, shapes
 from .forms import MAX_BODY_CHARS, IndexFilterForm, NewRunbookKindForm, RunbookForm
 from .markdown import render as render_markdown_with_toc
 from .models import AuditEvent, Category, EditConflict, Kind, Runbook
@@ -183,8 +183,7 @@ def _conflict(request: HttpRequest, refusal: services.EditRefused) -> HttpRespon
     label_inputs = {"alert_names": "alert_names", "services": "services_list", "tags": "tags_list", "related": "related_slugs"}
     for kind, names in refusal.labels.items():
         data[label_inputs[kind]] = ", ".join(names)
-    if refusal.text is not None:
-        data["body"] = refusal.text.text
+    data["body"] = refusal.body
     data["base_revision"] = str(current.current_revision.number) if current.current_revision else ""
     data["shown"] = services.sign_snapshot(services.snapshot(current))
     # A separate instance: binding must not put a posted (possibly empty) slug
@@ -196,7 +195,6 @@ def _conflict(request: HttpRequest, refusal: services.EditRefused) -> HttpRespon
         "conflict": refusal.their_revision,
         "merge": refusal.text,
         "field_conflicts": refusal.fields,
-        "choices": merge.CHOICES,
     }
     return render(request, "runbooks/edit.html", context, status=409)
 

@@ -398,6 +398,28 @@ def test_saving_the_details_conflict_form_applies_my_values_over_what_i_saw(
     assert (runbook.summary, runbook.audience) == ("My summary", "SRE")
 
 
+def test_details_conflict_form_keeps_their_text_change_merged_in(
+    editor_client, second_editor_client, text_runbook
+):
+    url = reverse("runbooks:edit", args=[text_runbook.slug])
+    first, second = (
+        open_form(editor_client, text_runbook),
+        open_form(second_editor_client, text_runbook),
+    )
+    theirs = BASE_TEXT.replace("Check the dashboard.", "Check the payments dashboard.")
+    editor_client.post(url, {**first, "summary": "Theirs", "body": theirs})
+    mine = BASE_TEXT.replace("Roll back the last deploy.", "Roll back the deploy.")
+    conflict = second_editor_client.post(url, {**second, "summary": "Mine", "body": mine})
+    assert conflict.status_code == 409
+
+    second_editor_client.post(url, form_on(conflict))
+
+    text_runbook.refresh_from_db()
+    body = text_runbook.current_revision.body
+    assert "Check the payments dashboard." in body and "Roll back the deploy." in body
+    assert text_runbook.summary == "Mine"
+
+
 def test_stale_label_form_does_not_drop_an_alert_name(editor_client, second_editor_client, runbook):
     url = reverse("runbooks:edit", args=[runbook.slug])
     first, second = open_form(editor_client, runbook), open_form(second_editor_client, runbook)
