@@ -1,8 +1,11 @@
+import re
 from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core import signing
 
+from . import merge, services
 from .models import Category, Kind, ReviewCadence, Runbook, Severity, Team
 
 MAX_BODY_CHARS = 200_000
@@ -59,6 +62,9 @@ class RunbookForm(forms.ModelForm):
         help_text="The process or tooling changed meaningfully (bumps 1.4 → 2.0).",
     )
     base_revision = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=0)
+    # The details and labels the form showed, signed: a save applies only what
+    # this person changed from them (see runbooks.services).
+    shown = forms.CharField(required=False, widget=forms.HiddenInput, max_length=20_000)
 
     class Meta:
         model = Runbook
@@ -91,9 +97,10 @@ class RunbookForm(forms.ModelForm):
             if runbook.current_revision:
                 self.initial.setdefault("body", runbook.current_revision.body)
                 self.initial.setdefault("base_revision", runbook.current_revision.number)
+            self.initial.setdefault("shown", services.sign_snapshot(services.snapshot(runbook)))
 
     def metadata_fields(self) -> list[forms.BoundField]:
-        text_fields = {"body", "change_summary", "major", "base_revision"}
+        text_fields = {"body", "change_summary", "major", "base_revision", "shown"}
         return [field for field in self if field.name not in text_fields]
 
     def clean_slug(self) -> str:
@@ -101,6 +108,44 @@ class RunbookForm(forms.ModelForm):
         if slug and Runbook.objects.filter(slug=slug).exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError("Another runbook already uses this slug.")
         return slug
+
+    def clean_summary(self) -> str:
+        # Browsers post CRLF; the stored text uses LF, and an untouched box must not look edited.
+        return (self.cleaned_data.get("summary") or "").replace("\r\n", "\n")
+
+    def clean_shown(self) -> dict[str, Any] | None:
+        token = self.cleaned_data.get("shown") or ""
+        if not token:
+            return None
+        try:
+            data = services.read_snapshot(token)
+        except signing.BadSignature:
+            data = None
+        if data is None or data["pk"] != self.instance.pk:
+            raise forms.ValidationError("This form was damaged or belongs to another runbook; reload the edit page.")
+        return data
+
+    def conflict_choices(self) -> dict[int, str]:
+        """The choice made for each conflict block of a previous merge (conflict_<n> = mine/theirs/both)."""
+        choices = {}
+        for key, value in self.data.items():
+            match = re.fullmatch(r"conflict_(\d{1,4})", key)
+            if match and value in merge.CHOICES:
+                choices[int(match[1])] = value
+        return choices
+
+    def edit_request(self) -> services.EditRequest:
+        data = self.cleaned_data
+        base = data.get("base_revision")
+        return services.EditRequest(
+            body=merge.resolve(data["body"], self.conflict_choices()),
+            base_revision=0 if base is None else base,
+            change_summary=data["change_summary"],
+            major=data["major"],
+            values={name: data[name] for name in self.Meta.fields},
+            labels=self.labels(),
+            shown=data.get("shown"),
+        )
 
     def clean_body(self) -> str:
         body = (self.cleaned_data.get("body") or "").replace("\r\n", "\n")

@@ -8,17 +8,19 @@ and scripts all behave the same.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
 from . import review_policy, shapes, signals
-from .markdown import heading_titles, render
+from .markdown import Rendered, heading_titles, render
 
 # Re-exported: the library's models module is where callers look for them.
 from .review_policy import CADENCE_DELTAS as CADENCE_DELTAS
@@ -185,6 +187,59 @@ class RunbookQuerySet(models.QuerySet["Runbook"]):
 
 # What other runbooks' "Related runbooks" lists show of a runbook.
 RELATED_LIST_FIELDS = frozenset({"title", "slug", "severity"})
+
+
+# The details a runbook form edits, in the order the audit log lists them.
+DETAIL_FIELDS = (
+    "title",
+    "slug",
+    "summary",
+    "kind",
+    "category",
+    "severity",
+    "audience",
+    "owner",
+    "team",
+    "review_cadence",
+)
+LABEL_KINDS = ("alert_names", "services", "tags", "related")
+# (names added, names removed) for one label list.
+LabelChange = tuple[list[str] | tuple[str, ...], list[str] | tuple[str, ...]]
+
+
+def normalised_labels(kind: str, names: Any) -> list[str]:
+    """Names as they are stored: stripped, tags lower-cased, duplicates dropped, order kept."""
+    cleaned = (str(name).strip() for name in names)
+    return list(dict.fromkeys(name.lower() if kind == "tags" else name for name in cleaned if name))
+
+
+def comparable(value: Any) -> Any:
+    """A field value reduced to what equality means: a related row by its key."""
+    return value.pk if isinstance(value, models.Model) else value
+
+
+def audit_value(value: Any) -> Any:
+    """A field value as the audit log stores it: JSON, readable (a user by username, a team by name)."""
+    if isinstance(value, models.Model):
+        get_username = getattr(value, "get_username", None)
+        return get_username() if get_username else str(value)
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def _field_order(name: str) -> int:
+    return DETAIL_FIELDS.index(name) if name in DETAIL_FIELDS else len(DETAIL_FIELDS)
+
+
+class StaleDetails(Exception):
+    """The details changed since the form (or script) read them; nothing was written."""
+
+    def __init__(self, current: Runbook):
+        super().__init__(
+            f"the runbook's details changed meanwhile (now at version {current.row_version})"
+        )
+        self.current = current
 
 
 class EditConflict(Exception):
@@ -479,6 +534,7 @@ class Runbook(models.Model):
         **fields: Any,
     ) -> Runbook:
         """Create a runbook with its first revision (1.0) and first history entry."""
+        rendered = render(body)
         with transaction.atomic():
             if not fields.get("slug"):
                 fields["slug"] = cls.unique_slug(fields.get("title", ""))
@@ -488,8 +544,10 @@ class Runbook(models.Model):
             if runbook.next_review_due is None:
                 runbook.next_review_due = runbook.due_after(now)
             runbook.save()
-            runbook.set_labels(alert_names=alert_names, services=services, tags=tags, related=related)
-            runbook._write_revision(
+            labels = runbook.set_labels(
+                alert_names=alert_names, services=services, tags=tags, related=related, audit=False
+            )
+            revision = runbook._write_revision(
                 author=author,
                 body=body,
                 change_summary=change_summary,
@@ -497,27 +555,96 @@ class Runbook(models.Model):
                 trigger=trigger,
                 reference=reference,
                 history_date=history_date,
+                rendered=rendered,
             )
-            AuditEvent.record(author, "runbook.created", runbook, {"title": runbook.title})
+            changes = {
+                name: {"old": None, "new": audit_value(getattr(runbook, name))}
+                for name in DETAIL_FIELDS
+                if audit_value(getattr(runbook, name)) not in (None, "")
+            }
+            AuditEvent.record(
+                author,
+                "runbook.created",
+                runbook,
+                {
+                    "title": runbook.title,
+                    "changes": changes,
+                    "labels": labels,
+                    "revision": {"old": None, "new": revision.number},
+                },
+            )
         return runbook
 
-    def update_details(self, *, by: Any, changed_fields: list[str], labels: dict[str, list[str]]) -> None:
-        """Save metadata already set on this instance, its labels, and the audit row, in one go."""
+    def update_details(
+        self,
+        *,
+        by: Any,
+        changed_fields: list[str] | tuple[str, ...] = (),
+        labels: dict[str, list[str]] | None = None,
+        label_changes: dict[str, LabelChange] | None = None,
+        expected_row_version: int | None = None,
+    ) -> dict[str, Any]:
+        """Save the details set on this instance (`changed_fields`) and label changes, in one locked write.
+
+        Only the named fields are written, from this instance onto the freshly
+        locked row, so a stale copy never undoes anyone else's fields. `labels`
+        states whole lists (what an imported file says); `label_changes` holds
+        what a form added and removed. With `expected_row_version` a write that
+        landed since raises StaleDetails and nothing is written. Returns what
+        changed, as the audit log records it.
+        """
+        writable = WRITABLE_FIELDS.intersection(changed_fields)
         with transaction.atomic():
-            if not self.slug:
-                self.slug = Runbook.unique_slug(self.title, exclude_pk=self.pk)
-            if "kind" in changed_fields:
+            locked = Runbook.objects.select_for_update(of=("self",)).get(pk=self.pk)
+            if expected_row_version is not None and locked.row_version != expected_row_version:
+                raise StaleDetails(locked)
+            changes: dict[str, dict[str, Any]] = {}
+            for name in sorted(writable, key=_field_order):
+                new = getattr(self, name)
+                if name == "slug" and not new:
+                    new = Runbook.unique_slug(self.title or locked.title, exclude_pk=self.pk)
+                old = getattr(locked, name)
+                if comparable(old) != comparable(new):
+                    changes[name] = {"old": audit_value(old), "new": audit_value(new)}
+                    setattr(locked, name, new)
+            derived: list[str] = []
+            if "kind" in changes:
                 # Required sections depend on the kind; a new body is checked when its revision is written.
-                self.refresh_missing_sections()
-            self.updated_at = timezone.now()
-            # page_version is only ever bumped in SQL; saving a stale copy must not undo a bump.
-            self.save(update_fields=[f.name for f in self._meta.concrete_fields if f.name not in ("id", "page_version")])
-            self.set_labels(**labels)
-            if RELATED_LIST_FIELDS.intersection(changed_fields):
-                Runbook.objects.filter(related=self).bump_page_version()
-            if changed_fields:
-                AuditEvent.record(by, "runbook.details_changed", self, {"fields": changed_fields})
-            signals.runbook_changed.send(sender=Runbook, runbook=self)
+                locked.refresh_missing_sections()
+                derived.append("missing_sections")
+            if "review_cadence" in changes and "next_review_due" not in changes:
+                old_due = locked.next_review_due
+                locked.next_review_due = locked.due_after(
+                    locked.last_reviewed_at or locked.created_at
+                )
+                changes["next_review_due"] = {
+                    "old": audit_value(old_due),
+                    "new": audit_value(locked.next_review_due),
+                }
+            wanted = {
+                kind: locked._label_change(kind, names) for kind, names in (labels or {}).items()
+            }
+            for kind, (added, removed) in (label_changes or {}).items():
+                before_added, before_removed = wanted.get(kind, ((), ()))
+                wanted[kind] = ((*before_added, *added), (*before_removed, *removed))
+            applied = locked._apply_label_changes(wanted)
+            if changes or applied:
+                locked.row_version += 1
+                locked.updated_at = timezone.now()
+                locked.save(update_fields=[*changes, *derived, "row_version", "updated_at"])
+                if RELATED_LIST_FIELDS.intersection(changes):
+                    Runbook.objects.filter(related=locked).bump_page_version()
+                AuditEvent.record(
+                    by,
+                    "runbook.details_changed",
+                    locked,
+                    {"changes": changes, "labels": applied, "row_version": locked.row_version},
+                )
+                signals.runbook_changed.send(sender=Runbook, runbook=locked)
+        for column in self._meta.concrete_fields:
+            if column.name != "page_version":
+                setattr(self, column.attname, getattr(locked, column.attname))
+        return {"changes": changes, "labels": applied}
 
     def set_labels(
         self,
@@ -526,30 +653,84 @@ class Runbook(models.Model):
         services: list[str] | tuple[str, ...] | None = None,
         tags: list[str] | tuple[str, ...] | None = None,
         related: list[str] | tuple[str, ...] | None = None,
-    ) -> None:
-        """Replace the given label lists; None leaves a list as it is. `related` holds slugs."""
-        if alert_names is not None:
-            wanted = {name.strip(): None for name in alert_names if name.strip()}
-            self.alert_names.exclude(name__in=list(wanted)).delete()
-            existing = set(self.alert_names.values_list("name", flat=True))
-            AlertName.objects.bulk_create(
-                # bulk_create skips save(), so name_lower is set here too.
-                [
-                    AlertName(runbook=self, name=name, name_lower=name.lower())
-                    for name in wanted
-                    if name not in existing
-                ]
+        by: Any = None,
+        expected_row_version: int | None = None,
+        audit: bool = True,
+    ) -> dict[str, dict[str, list[str]]]:
+        """Make the given label lists what they say; None leaves a list as it is. `related` holds slugs.
+
+        Written as a difference from the stored lists, with the row locked and
+        audited like any details change. `audit=False` is for a runbook being
+        created, whose creation row records its labels.
+        """
+        stated = {
+            "alert_names": alert_names,
+            "services": services,
+            "tags": tags,
+            "related": related,
+        }
+        lists = {kind: list(names) for kind, names in stated.items() if names is not None}
+        if not audit:
+            return self._apply_label_changes(
+                {kind: self._label_change(kind, names) for kind, names in lists.items()}
             )
-        if services is not None:
-            self.services.set([Service.objects.get_or_create(name=n.strip())[0] for n in services if n.strip()])
-        if tags is not None:
-            self.tags.set([Tag.objects.get_or_create(name=n.strip().lower())[0] for n in tags if n.strip()])
-        if related is not None:
-            before = set(self.related.values_list("pk", flat=True))
-            self.related.set(Runbook.objects.filter(slug__in=related).exclude(pk=self.pk))
-            after = set(self.related.values_list("pk", flat=True))
-            # The relation is symmetrical: both ends' pages list it.
-            Runbook.objects.filter(pk__in=before ^ after).bump_page_version()
+        return self.update_details(by=by, labels=lists, expected_row_version=expected_row_version)[
+            "labels"
+        ]
+
+    def label_names(self, kind: str) -> list[str]:
+        """The stored names of one label list, sorted (slugs for `related`)."""
+        if kind == "alert_names":
+            return sorted(self.alert_names.values_list("name", flat=True))
+        if kind == "related":
+            return sorted(self.related.values_list("slug", flat=True))
+        return sorted(getattr(self, kind).values_list("name", flat=True))
+
+    def _label_change(self, kind: str, wanted: list[str] | tuple[str, ...]) -> LabelChange:
+        target = normalised_labels(kind, wanted)
+        stored = self.label_names(kind)
+        return ([n for n in target if n not in stored], [n for n in stored if n not in target])
+
+    def _apply_label_changes(
+        self, changes: dict[str, LabelChange]
+    ) -> dict[str, dict[str, list[str]]]:
+        """Add and remove label names; returns what really changed, per list, for the audit log."""
+        applied: dict[str, dict[str, list[str]]] = {}
+        for kind in LABEL_KINDS:
+            if kind not in changes:
+                continue
+            stored = set(self.label_names(kind))
+            added = [n for n in normalised_labels(kind, changes[kind][0]) if n not in stored]
+            removed = [
+                n
+                for n in normalised_labels(kind, changes[kind][1])
+                if n in stored and n not in added
+            ]
+            if kind == "alert_names":
+                self.alert_names.filter(name__in=removed).delete()
+                # bulk_create skips save(), so name_lower is set here too.
+                AlertName.objects.bulk_create(
+                    [AlertName(runbook=self, name=n, name_lower=n.lower()) for n in added]
+                )
+            elif kind == "services":
+                self.services.remove(*Service.objects.filter(name__in=removed))
+                self.services.add(*[Service.objects.get_or_create(name=n)[0] for n in added])
+            elif kind == "tags":
+                self.tags.remove(*Tag.objects.filter(name__in=removed))
+                self.tags.add(*[Tag.objects.get_or_create(name=n)[0] for n in added])
+            else:
+                linked = list(Runbook.objects.filter(slug__in=added).exclude(pk=self.pk))
+                unlinked = list(Runbook.objects.filter(slug__in=removed))
+                self.related.remove(*unlinked)
+                self.related.add(*linked)
+                added = sorted(r.slug for r in linked)
+                if linked or unlinked:
+                    # The relation is symmetrical: both ends' pages list it.
+                    ends = [r.pk for r in [*linked, *unlinked]] + [self.pk]
+                    Runbook.objects.filter(pk__in=ends).bump_page_version()
+            if added or removed:
+                applied[kind] = {"added": sorted(added), "removed": sorted(removed)}
+        return applied
 
     def add_revision(
         self,
@@ -563,18 +744,33 @@ class Runbook(models.Model):
         reference: str = "",
         history_date: dt.date | None = None,
         restored_from: Revision | None = None,
+        merged_with: Revision | None = None,
+        rendered: Rendered | None = None,
     ) -> Revision:
         """Save a new immutable revision, bumping the version.
 
         `base_revision` is the number the editor started from; if another save
-        landed since, EditConflict is raised and nothing is written.
+        landed since, EditConflict is raised and nothing is written. The text is
+        rendered before the row is locked (pass `rendered` when already done):
+        rendering may take a while and must not hold up other writers.
         """
+        rendered = rendered if rendered is not None else render(body)
         with transaction.atomic():
-            locked = Runbook.objects.select_for_update().get(pk=self.pk)
+            locked = (
+                Runbook.objects.select_for_update(of=("self",))
+                .select_related("current_revision")
+                .get(pk=self.pk)
+            )
             current = locked.current_revision
-            if base_revision is not None and current is not None and current.number != base_revision:
+            if (
+                base_revision is not None
+                and current is not None
+                and current.number != base_revision
+            ):
                 raise EditConflict(current)
-            major_part, minor_part = (int(p) for p in (current.version if current else "0.0").split("."))
+            major_part, minor_part = (
+                int(p) for p in (current.version if current else "0.0").split(".")
+            )
             version = f"{major_part + 1}.0" if major else f"{major_part}.{minor_part + 1}"
             revision = locked._write_revision(
                 author=author,
@@ -586,12 +782,19 @@ class Runbook(models.Model):
                 reference=reference,
                 history_date=history_date,
                 restored_from=restored_from,
+                rendered=rendered,
             )
+            detail: dict[str, Any] = {
+                "revision": {"old": current.number if current else None, "new": revision.number},
+                "version": {"old": current.version if current else None, "new": version},
+                "summary": change_summary,
+            }
+            if restored_from is not None:
+                detail["restored_from"] = restored_from.number
+            if merged_with is not None:
+                detail["merged_with"] = merged_with.number
             AuditEvent.record(
-                author,
-                "runbook.restored" if restored_from else "runbook.edited",
-                locked,
-                {"revision": revision.number, "version": version, "summary": change_summary},
+                author, "runbook.restored" if restored_from else "runbook.edited", locked, detail
             )
         self.refresh_from_db()
         return revision
@@ -618,9 +821,10 @@ class Runbook(models.Model):
         reference: str = "",
         history_date: dt.date | None = None,
         restored_from: Revision | None = None,
+        rendered: Rendered | None = None,
     ) -> Revision:
         last_number = self.current_revision.number if self.current_revision else 0
-        rendered = render(body)
+        rendered = rendered if rendered is not None else render(body)
         revision = Revision.objects.create(
             runbook=self,
             number=last_number + 1,
@@ -653,6 +857,15 @@ class Runbook(models.Model):
     def refresh_missing_sections(self) -> None:
         body = self.current_revision.body if self.current_revision else ""
         self.missing_sections = shapes.missing_sections(self.kind, heading_titles(body))
+
+
+# What update_details() may write: the runbook's own columns, not its bookkeeping.
+WRITABLE_FIELDS = frozenset(
+    field.name
+    for field in Runbook._meta.concrete_fields
+    if field.name
+    not in ("id", "page_version", "row_version", "current_revision", "created_at", "updated_at")
+)
 
 
 class AlertName(models.Model):
@@ -738,6 +951,41 @@ class HistoryEntry(models.Model):
         return f"{self.date} {self.trigger} {self.reference}".strip()
 
 
+@dataclass(frozen=True)
+class AuditChange:
+    """One changed field (old → new) or label list (added, removed) of an audit event."""
+
+    label: str
+    old: Any = None
+    new: Any = None
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def is_list(self) -> bool:
+        return bool(self.added or self.removed)
+
+
+_LABEL_TITLES = {
+    "alert_names": "Alert names",
+    "services": "Services",
+    "tags": "Tags",
+    "related": "Related runbooks",
+    "next_review_due": "Next review due",
+}
+
+
+def field_label(name: str) -> str:
+    """A runbook field or label list as people read it: "Severity", "Alert names"."""
+    if name in _LABEL_TITLES:
+        return _LABEL_TITLES[name]
+    try:
+        column = Runbook._meta.get_field(name)
+    except FieldDoesNotExist:
+        return name.replace("_", " ").capitalize()
+    return str(getattr(column, "verbose_name", name)).capitalize()
+
+
 class AuditEvent(models.Model):
     """Who changed what, when: one row per state change, written in the same transaction."""
 
@@ -757,6 +1005,29 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.object_repr}"
+
+    def changes(self) -> list[AuditChange]:
+        """The detail's old → new values and label additions/removals, in reading order."""
+        detail = self.detail if isinstance(self.detail, dict) else {}
+        rows = []
+        for name, change in (detail.get("changes") or {}).items():
+            rows.append(AuditChange(field_label(name), old=change.get("old"), new=change.get("new")))
+        for kind, diff in (detail.get("labels") or {}).items():
+            rows.append(AuditChange(field_label(kind), added=diff.get("added", []), removed=diff.get("removed", [])))
+        for key in ("revision", "version"):
+            if isinstance(detail.get(key), dict):
+                rows.append(AuditChange(key.capitalize(), old=detail[key].get("old"), new=detail[key].get("new")))
+        return rows
+
+    def other_detail(self) -> dict[str, Any]:
+        """Detail keys that are not old/new pairs (a summary, an outcome, a reason)."""
+        detail = self.detail if isinstance(self.detail, dict) else {}
+        shown_as_changes = {"changes", "labels", "row_version"}
+        return {
+            key: value
+            for key, value in detail.items()
+            if key not in shown_as_changes and not (key in ("revision", "version") and isinstance(value, dict))
+        }
 
     @classmethod
     def record(cls, actor: Any, action: str, obj: models.Model, detail: dict[str, Any] | None = None) -> AuditEvent:

@@ -4,18 +4,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fixit_runbooks import health
 
-from . import diffs, shapes
+from . import diffs, services, shapes
 from .forms import MAX_BODY_CHARS, IndexFilterForm, NewRunbookKindForm, RunbookForm
 from .markdown import render as render_markdown_with_toc
-from .models import AuditEvent, Category, EditConflict, Kind, Revision, Runbook
+from .models import AuditEvent, Category, EditConflict, Kind, Runbook
 from .request_types import HtmxHttpRequest
 from .roles import ADMIN, EDITOR, VIEWER, role_required
 
@@ -134,61 +134,67 @@ def edit(request: HttpRequest, slug: str) -> HttpResponse:
         # form must still post back to, and be headed by, the stored runbook.
         runbook.refresh_from_db(fields=["slug", "title"])
         return render(request, "runbooks/edit.html", {"form": form, "runbook": runbook}, status=400)
-    data = form.cleaned_data
-    # A form without base_revision cannot prove it saw the latest text, so it
-    # is treated as stale (revision 0) rather than allowed to overwrite blindly.
-    base = data.get("base_revision")
-    base = 0 if base is None else base
-    changed_fields = [name for name in form.changed_data if name in RunbookForm.Meta.fields]
     try:
-        with transaction.atomic():
-            # Lock and re-read first: the row loaded above may already be stale
-            # (a new revision, a review sign-off), and saving it would undo that.
-            locked = (
-                Runbook.objects.select_for_update(of=("self",)).select_related("current_revision").get(pk=runbook.pk)
-            )
-            for name in changed_fields:
-                setattr(locked, name, getattr(form.instance, name))
-            current = locked.current_revision
-            body_changed = current is None or data["body"] != current.body
-            if body_changed and current is not None and current.number != base:
-                raise EditConflict(current)
-            locked.update_details(by=request.user, changed_fields=changed_fields, labels=form.labels())
-            if body_changed:
-                revision = locked.add_revision(
-                    author=request.user,
-                    body=data["body"],
-                    change_summary=data["change_summary"] or "Edited",
-                    base_revision=base,
-                    major=data["major"],
-                )
-                messages.success(request, f"Saved version {revision.version} (revision {revision.number}).")
-            elif changed_fields or form.has_changed():
-                messages.success(request, "Details saved; the text is unchanged, so no new revision.")
-            else:
-                messages.info(request, "Nothing changed.")
-    except EditConflict as conflict:
-        return _conflict(request, runbook, form, conflict.current)
-    locked.refresh_from_db()
-    _warn_missing_sections(request, locked)
-    return redirect(locked)
+        result = services.save_edit(runbook, by=request.user, request=form.edit_request())
+    except services.EditRefused as refusal:
+        return _conflict(request, refusal)
+    except services.SaveRaced:
+        runbook.refresh_from_db(fields=["slug", "title"])
+        messages.error(request, "Others saved this runbook several times while you did; nothing was saved. Save again.")
+        return render(request, "runbooks/edit.html", {"form": form, "runbook": runbook}, status=409)
+    saved = result.runbook
+    revision = result.revision
+    changed_details = bool(result.details["changes"] or result.details["labels"])
+    if revision is not None and result.merged_with is not None:
+        theirs = result.merged_with
+        messages.success(
+            request,
+            f"Saved version {revision.version} (revision {revision.number}), merged with revision "
+            f"{theirs.number} by {theirs.author.get_username() if theirs.author else 'someone'}: "
+            "below is what your edit added to theirs.",
+        )
+    elif revision is not None:
+        messages.success(request, f"Saved version {revision.version} (revision {revision.number}).")
+    elif changed_details:
+        messages.success(request, "Details saved; the text is unchanged, so no new revision.")
+    else:
+        messages.info(request, "Nothing changed.")
+    if result.unresolved_conflicts:
+        messages.warning(
+            request,
+            f"The text still holds {result.unresolved_conflicts} conflict(s) marked with <<<<<<< and >>>>>>>: "
+            "both versions are kept until someone edits them.",
+        )
+    _warn_missing_sections(request, saved)
+    if revision is not None and result.merged_with is not None:
+        diff_url = reverse("runbooks:diff", args=[saved.slug])
+        return redirect(f"{diff_url}?a={result.merged_with.number}&b={revision.number}")
+    return redirect(saved)
 
 
-def _conflict(request: HttpRequest, runbook: Runbook, form: RunbookForm, current: Revision) -> HttpResponse:
-    """Keep the user's text, show what the other person saved, and let them merge."""
-    mine = form.cleaned_data["body"]
+def _conflict(request: HttpRequest, refusal: services.EditRefused) -> HttpResponse:
+    """Keep everything this person typed, show what the other person saved, and let them choose."""
+    current = refusal.runbook
     data = request.POST.copy()
-    data["base_revision"] = str(current.number)
-    fresh = Runbook.objects.select_related("current_revision").get(pk=runbook.pk)
-    merged_form = RunbookForm(data, instance=fresh)
-    merged_form.is_valid()
+    for key in [key for key in data if key.startswith("conflict_")]:
+        del data[key]
+    for name, value in refusal.values.items():
+        data[name] = "" if value is None else str(getattr(value, "pk", value))
+    label_inputs = {"alert_names": "alert_names", "services": "services_list", "tags": "tags_list", "related": "related_slugs"}
+    for kind, names in refusal.labels.items():
+        data[label_inputs[kind]] = ", ".join(names)
+    data["body"] = refusal.body
+    data["base_revision"] = str(current.current_revision.number) if current.current_revision else ""
+    data["shown"] = services.sign_snapshot(services.snapshot(current))
+    # A separate instance: binding must not put a posted (possibly empty) slug
+    # onto the runbook whose stored slug the page links to.
+    form = RunbookForm(data, instance=Runbook.objects.get(pk=current.pk))
     context = {
-        "form": merged_form,
-        "runbook": fresh,
-        "conflict": current,
-        "theirs": current.body,
-        "mine": mine,
-        "diff": diffs.inline(current.body, mine),
+        "form": form,
+        "runbook": current,
+        "conflict": refusal.their_revision,
+        "merge": refusal.text,
+        "field_conflicts": refusal.fields,
     }
     return render(request, "runbooks/edit.html", context, status=409)
 
