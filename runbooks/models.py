@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from . import shapes, signals
+from .append_only import AppendOnlyModel
 from .markdown import heading_titles, render
 
 
@@ -293,6 +294,10 @@ class Runbook(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("runbooks:detail", args=[self.slug])
 
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        # Deleting takes its revisions and history with it; only an unused runbook may go.
+        raise ValueError("Runbooks are archived, or removed with runbooks.archiving.delete_if_unused().")
+
     # --- derived values -------------------------------------------------
 
     @property
@@ -445,9 +450,16 @@ class Runbook(models.Model):
         services: list[str] | tuple[str, ...] = (),
         tags: list[str] | tuple[str, ...] = (),
         related: list[str] | tuple[str, ...] = (),
+        version: str = "1.0",
+        record_history: bool = True,
         **fields: Any,
     ) -> Runbook:
-        """Create a runbook with its first revision (1.0) and first history entry."""
+        """Create a runbook with its first revision (1.0) and first history entry.
+
+        An import passes the version its file declares, and record_history=False
+        when the file brings its own history table (history rows are append-only,
+        so the automatic row cannot be swapped out afterwards).
+        """
         with transaction.atomic():
             if not fields.get("slug"):
                 fields["slug"] = cls.unique_slug(fields.get("title", ""))
@@ -462,10 +474,11 @@ class Runbook(models.Model):
                 author=author,
                 body=body,
                 change_summary=change_summary,
-                version="1.0",
+                version=version,
                 trigger=trigger,
                 reference=reference,
                 history_date=history_date,
+                record_history=record_history,
             )
             AuditEvent.record(author, "runbook.created", runbook, {"title": runbook.title})
         return runbook
@@ -587,6 +600,7 @@ class Runbook(models.Model):
         reference: str = "",
         history_date: dt.date | None = None,
         restored_from: Revision | None = None,
+        record_history: bool = True,
     ) -> Revision:
         last_number = self.current_revision.number if self.current_revision else 0
         rendered = render(body)
@@ -606,16 +620,17 @@ class Runbook(models.Model):
         self.missing_sections = shapes.missing_sections(self.kind, rendered.headings)
         self.updated_at = revision.created_at
         self.save(update_fields=["current_revision", "missing_sections", "updated_at"])
-        HistoryEntry.objects.create(
-            runbook=self,
-            revision=revision,
-            date=history_date or timezone.localdate(),
-            trigger=trigger,
-            reference=reference,
-            summary=change_summary,
-            version=version,
-            created_by=revision.author,
-        )
+        if record_history:
+            HistoryEntry.objects.create(
+                runbook=self,
+                revision=revision,
+                date=history_date or timezone.localdate(),
+                trigger=trigger,
+                reference=reference,
+                summary=change_summary,
+                version=version,
+                created_by=revision.author,
+            )
         signals.runbook_changed.send(sender=Runbook, runbook=self)
         return revision
 
@@ -642,7 +657,7 @@ class AlertName(models.Model):
         super().save(*args, **kwargs)
 
 
-class Revision(models.Model):
+class Revision(AppendOnlyModel):
     """One immutable saved state of a runbook's text, with its sanitised HTML."""
 
     runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="revisions")
@@ -666,12 +681,6 @@ class Revision(models.Model):
     def __str__(self) -> str:
         return f"{self.runbook_id} r{self.number} (v{self.version})"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ValueError("Revisions are immutable; add a new one instead")
-        super().save(*args, **kwargs)
-
-
 class HistoryTrigger(models.TextChoices):
     CHANGE = "change", "Change"
     REVIEW = "review", "Review"
@@ -680,7 +689,7 @@ class HistoryTrigger(models.TextChoices):
     IMPORT = "import", "Import"
 
 
-class HistoryEntry(models.Model):
+class HistoryEntry(AppendOnlyModel):
     """A row of the runbook's "Document history" table."""
 
     runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="history")
@@ -707,7 +716,7 @@ class HistoryEntry(models.Model):
         return f"{self.date} {self.trigger} {self.reference}".strip()
 
 
-class AuditEvent(models.Model):
+class AuditEvent(AppendOnlyModel):
     """Who changed what, when: one row per state change, written in the same transaction."""
 
     actor = models.ForeignKey(
