@@ -105,7 +105,8 @@ class IncidentEditForm(forms.ModelForm):
     services = forms.ModelMultipleChoiceField(
         queryset=Service.objects.all(), required=False, label="Affected services"
     )
-    row_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    # Missing means the form cannot prove what it saw: treated as stale (version 0).
+    row_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
 
     class Meta:
         model = Incident

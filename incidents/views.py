@@ -113,7 +113,7 @@ def incident_edit(request: HttpRequest, number: str) -> HttpResponse:
         written = services.edit_incident(
             incident,
             by=request.user,
-            base_version=form.cleaned_data["row_version"],
+            base_version=form.cleaned_data["row_version"] or 0,
             seen=form.seen(),
             changes=form.changes(),
         )
