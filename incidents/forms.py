@@ -167,11 +167,16 @@ class AttachRunbookForm(forms.Form):
 
     def clean_runbook(self) -> Runbook:
         wanted = self.cleaned_data["runbook"].strip()
+        # A live runbook first: an archived one may share its title.
         runbook = (
-            Runbook.objects.filter(slug=wanted).first() or Runbook.objects.filter(title__iexact=wanted).first()
+            Runbook.objects.active().filter(slug=wanted).first()
+            or Runbook.objects.active().filter(title__iexact=wanted).first()
+            or Runbook.objects.filter(slug=wanted).first()
         )
         if runbook is None:
             raise ValidationError(f"There is no runbook called “{wanted}”.")
+        if runbook.archived_at is not None:
+            raise ValidationError(f"“{runbook.title}” is archived; an editor can restore it from its page first.")
         return runbook
 
 

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import CorrectiveAction, Drill, Incident, Status, StepProgress, TimelineEntry
+from runbooks import archiving
 from runbooks.models import AuditEvent, HistoryEntry, Service
 
 from .conftest import review_findings, tomorrow
@@ -623,3 +624,11 @@ def test_a_drill_dated_in_the_future_is_a_form_error(editor_client, runbook):
 
 def test_an_unknown_incident_is_a_404(viewer_client):
     assert viewer_client.get(reverse("incidents:detail", args=["INC-1999-0001"])).status_code == 404
+
+
+def test_attaching_an_archived_runbook_is_a_400_that_says_so(editor_client, incident, runbook, editor):
+    archiving.archive(runbook, by=editor)
+    response = editor_client.post(reverse("incidents:attach", args=[incident.number]), {"runbook": runbook.slug})
+    assert response.status_code == 400
+    assert "is archived" in response.content.decode()
+    assert not incident.attachments.exists()
