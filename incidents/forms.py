@@ -22,6 +22,7 @@ from .models import (
     StepState,
     TimelineKind,
 )
+from .services import comparable
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -92,6 +93,63 @@ class IncidentForm(forms.ModelForm):
         return data
 
 
+class IncidentEditForm(forms.ModelForm):
+    """The free-form edit: no status and no timestamps, which change only through their actions.
+
+    Every field also renders the value it showed (a hidden "initial-" input), and
+    the form carries the row version it was drawn from, so a save applies only
+    what this user changed and a stale form cannot undo someone else's change.
+    """
+
+    commander = UserChoiceField(queryset=_users(), required=False, label="Incident commander")
+    services = forms.ModelMultipleChoiceField(
+        queryset=Service.objects.all(), required=False, label="Affected services"
+    )
+    # Missing means the form cannot prove what it saw: treated as stale (version 0).
+    row_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
+
+    class Meta:
+        model = Incident
+        fields = ["title", "severity", "commander", "services", "user_impact", "business_impact"]
+        widgets = {
+            "user_impact": forms.Textarea(attrs={"rows": 3}),
+            "business_impact": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["commander"]).queryset = _users()
+        self.fields["row_version"].initial = self.instance.row_version
+        for name in self.Meta.fields:
+            self.fields[name].show_hidden_initial = True
+
+    def seen(self) -> dict[str, Any]:
+        """Per field, the value the form showed when it was drawn (from its hidden input)."""
+        values: dict[str, Any] = {}
+        for name in self.Meta.fields:
+            field = self.fields[name]
+            raw = field.hidden_widget().value_from_datadict(
+                self.data, self.files, self.add_initial_prefix(self.add_prefix(name))
+            )
+            if raw is None:
+                continue
+            try:
+                values[name] = field.clean(raw)
+            except ValidationError:
+                # A seen value that no longer validates (a deactivated commander): unknown.
+                continue
+        return values
+
+    def changes(self) -> dict[str, Any]:
+        """The fields this user changed, with their new values."""
+        seen = self.seen()
+        return {
+            name: self.cleaned_data[name]
+            for name in self.Meta.fields
+            if name not in seen or comparable(self.cleaned_data[name]) != comparable(seen[name])
+        }
+
+
 class TimelineEntryForm(forms.Form):
     kind = forms.ChoiceField(
         choices=[(TimelineKind.NOTE, "Note"), (TimelineKind.COMMUNICATION, "Communication")],
@@ -109,11 +167,16 @@ class AttachRunbookForm(forms.Form):
 
     def clean_runbook(self) -> Runbook:
         wanted = self.cleaned_data["runbook"].strip()
+        # A live runbook first: an archived one may share its title.
         runbook = (
-            Runbook.objects.filter(slug=wanted).first() or Runbook.objects.filter(title__iexact=wanted).first()
+            Runbook.objects.active().filter(slug=wanted).first()
+            or Runbook.objects.active().filter(title__iexact=wanted).first()
+            or Runbook.objects.filter(slug=wanted).first()
         )
         if runbook is None:
             raise ValidationError(f"There is no runbook called “{wanted}”.")
+        if runbook.archived_at is not None:
+            raise ValidationError(f"“{runbook.title}” is archived; an editor can restore it from its page first.")
         return runbook
 
 

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from runbooks.append_only import AppendOnlyModel
 from runbooks.models import (
     RESPONSE_TARGETS,
     AuditEvent,
@@ -210,19 +211,6 @@ class Incident(models.Model):
             self._locked()
             return self.add_entry(by, kind, text.strip(), at=at)
 
-    def update_details(
-        self, *, by: Any, changed_fields: list[str], services: Iterable[Service] | None = None
-    ) -> None:
-        """Save fields already set on this instance (from the edit form) with an audit row."""
-        with transaction.atomic():
-            self._locked()
-            self.updated_at = timezone.now()
-            self.save()
-            if services is not None:
-                self.services.set(services)
-            if changed_fields:
-                AuditEvent.record(by, "incident.details_changed", self, {"fields": changed_fields})
-
     def change_status(self, to: str, *, by: Any) -> None:
         if to == Status.RESOLVED:
             self.resolve(by)
@@ -237,16 +225,25 @@ class Incident(models.Model):
                 raise InvalidTransition(f"{locked.number} is already {locked.get_status_display().lower()}.")
             if locked.status == to:
                 raise InvalidTransition(f"{locked.number} is already {locked.get_status_display().lower()}.")
-            previous = locked.get_status_display()
+            previous, previous_display = locked.status, locked.get_status_display()
             now = timezone.now()
+            changes: dict[str, dict[str, Any]] = {"status": {"old": previous, "new": to}}
             locked.status = to
             # Moving past "investigating" means someone is responding.
             if locked.acknowledged_at is None and to != Status.INVESTIGATING:
                 locked.acknowledged_at = now
+                changes["acknowledged_at"] = {"old": None, "new": now.isoformat()}
+            if locked.mitigated_at is None and to == Status.MITIGATING:
+                locked.mitigated_at = now
+                changes["mitigated_at"] = {"old": None, "new": now.isoformat()}
             locked.updated_at = now
-            locked.save(update_fields=["status", "acknowledged_at", "updated_at"])
-            locked.add_entry(by, TimelineKind.STATUS, f"Status: {previous} → {locked.get_status_display()}")
-            AuditEvent.record(by, "incident.status_changed", locked, {"from": previous, "to": to})
+            locked.row_version += 1
+            locked.save(
+                update_fields=["status", "acknowledged_at", "mitigated_at", "updated_at", "row_version"]
+            )
+            now_display = locked.get_status_display()
+            locked.add_entry(by, TimelineKind.STATUS, f"Status: {previous_display} → {now_display}")
+            AuditEvent.record(by, "incident.status_changed", locked, {"changes": changes})
         self.refresh_from_db()
 
     def acknowledge(self, *, by: Any) -> None:
@@ -256,12 +253,18 @@ class Incident(models.Model):
                 raise InvalidTransition(f"{locked.number} was already acknowledged.")
             locked.acknowledged_at = timezone.now()
             locked.updated_at = locked.acknowledged_at
-            locked.save(update_fields=["acknowledged_at", "updated_at"])
+            locked.row_version += 1
+            locked.save(update_fields=["acknowledged_at", "updated_at", "row_version"])
             met = "met" if locked.response_met else "missed"
             locked.add_entry(
                 by, TimelineKind.STATUS, f"Acknowledged — response target ({locked.response_target_label}) {met}"
             )
-            AuditEvent.record(by, "incident.acknowledged", locked)
+            AuditEvent.record(
+                by,
+                "incident.acknowledged",
+                locked,
+                {"changes": {"acknowledged_at": {"old": None, "new": locked.acknowledged_at.isoformat()}}},
+            )
         self.refresh_from_db()
 
     def attach_runbook(self, runbook: Runbook, *, by: Any) -> IncidentRunbook:
@@ -320,6 +323,8 @@ class Incident(models.Model):
                 raise InvalidTransition(f"{locked.number} is already {locked.get_status_display().lower()}.")
             now = timezone.now()
             previous = locked.get_status_display()
+            resolving = ("status", "resolved_at", "acknowledged_at", "mitigated_at", "resolution")
+            before = {name: getattr(locked, name) for name in resolving}
             locked.status = Status.RESOLVED
             locked.resolved_at = now
             locked.acknowledged_at = locked.acknowledged_at or now
@@ -327,12 +332,13 @@ class Incident(models.Model):
             if resolution.strip():
                 locked.resolution = resolution.strip()
             locked.updated_at = now
-            locked.save()
+            locked.row_version += 1
+            locked.save(update_fields=[*before, "updated_at", "row_version"])
             locked.add_entry(by, TimelineKind.STATUS, f"Status: {previous} → Resolved")
             self._write_history(
                 locked, by=by, summary=f"Used in {locked.number} ({locked.severity}): {locked.title} — resolved"
             )
-            AuditEvent.record(by, "incident.resolved", locked, {"from": previous})
+            AuditEvent.record(by, "incident.resolved", locked, {"changes": _changes(before, locked)})
         self.refresh_from_db()
 
     def complete_review(
@@ -354,12 +360,14 @@ class Incident(models.Model):
             for action in actions:
                 CorrectiveAction.check_due_date(action.get("due_date"), today)
             now = timezone.now()
+            before = {name: getattr(locked, name) for name in (*findings, "status", "reviewed_at")}
             for name, value in findings.items():
                 setattr(locked, name, value.strip())
             locked.status = Status.REVIEWED
             locked.reviewed_at = now
             locked.updated_at = now
-            locked.save()
+            locked.row_version += 1
+            locked.save(update_fields=[*before, "updated_at", "row_version"])
             created = CorrectiveAction.objects.bulk_create(
                 [CorrectiveAction(incident=locked, created_by=saved_user(by), **action) for action in actions]
             )
@@ -371,7 +379,12 @@ class Incident(models.Model):
             self._write_history(
                 locked, by=by, summary=f"Post-incident review of {locked.number} completed: {locked.title}"
             )
-            AuditEvent.record(by, "incident.reviewed", locked, {"corrective_actions": len(created)})
+            AuditEvent.record(
+                by,
+                "incident.reviewed",
+                locked,
+                {"changes": _changes(before, locked), "corrective_actions": len(created)},
+            )
         self.refresh_from_db()
         return created
 
@@ -386,6 +399,19 @@ class Incident(models.Model):
             )
             AuditEvent.record(by, "incident.corrective_action_added", locked, {"title": title, "due": str(due_date)})
         return action
+
+
+def _changes(before: dict[str, Any], after: Incident) -> dict[str, dict[str, Any]]:
+    """Old and new values of the fields that changed, as the audit log stores them."""
+
+    def plain(value: Any) -> Any:
+        return value.isoformat() if isinstance(value, dt.datetime) else value
+
+    return {
+        name: {"old": plain(old), "new": plain(getattr(after, name))}
+        for name, old in before.items()
+        if old != getattr(after, name)
+    }
 
 
 REVIEW_FIELDS = (
@@ -407,7 +433,7 @@ class TimelineKind(models.TextChoices):
     RUNBOOK = "runbook", "Runbook"
 
 
-class TimelineEntry(models.Model):
+class TimelineEntry(AppendOnlyModel):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     at = models.DateTimeField(default=timezone.now)
     author = models.ForeignKey(

@@ -16,6 +16,7 @@ from runbooks.roles import EDITOR, VIEWER, role_required
 from search.engine import search
 from search.queries import MAX_QUERY_CHARS
 
+from . import services
 from .communications import status_updates
 from .forms import (
     ActionStatusForm,
@@ -23,6 +24,7 @@ from .forms import (
     CorrectiveActionForm,
     CorrectiveActionFormSet,
     DrillForm,
+    IncidentEditForm,
     IncidentFilterForm,
     IncidentForm,
     ReviewForm,
@@ -98,17 +100,56 @@ def incident_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def incident_edit(request: HttpRequest, number: str) -> HttpResponse:
     incident = _incident(number)
-    form = IncidentForm(request.POST or None, instance=incident)
-    if request.method == "POST":
-        if form.is_valid():
-            updated = form.save(commit=False)
-            updated.update_details(
-                by=request.user, changed_fields=form.changed_data, services=form.cleaned_data["services"]
-            )
-            messages.success(request, "Incident details saved.")
-            return redirect(updated)
+    if not incident.is_open:
+        return _refused(request, services.closed_message(incident))
+    form = IncidentEditForm(request.POST or None, instance=incident)
+    if request.method == "GET":
+        return render(request, "incidents/form.html", {"form": form, "incident": incident})
+    if not form.is_valid():
+        # Validation copied posted values onto the instance; head the page with the stored ones.
+        incident.refresh_from_db()
         return render(request, "incidents/form.html", {"form": form, "incident": incident}, status=400)
-    return render(request, "incidents/form.html", {"form": form, "incident": incident})
+    try:
+        written = services.edit_incident(
+            incident,
+            by=request.user,
+            base_version=form.cleaned_data["row_version"] or 0,
+            seen=form.seen(),
+            changes=form.changes(),
+        )
+    except services.IncidentClosed as refused:
+        return _refused(request, str(refused))
+    except services.IncidentEditConflict as conflict:
+        return _edit_conflict(request, conflict, changed=set(form.changes()))
+    if written:
+        messages.success(request, "Incident details saved.")
+    else:
+        messages.info(request, "Nothing changed.")
+    return redirect(incident)
+
+
+def _edit_conflict(
+    request: HttpRequest, conflict: services.IncidentEditConflict, *, changed: set[str]
+) -> HttpResponse:
+    """Show what the other person saved next to this user's values; saving again keeps this user's.
+
+    The form comes back drawn from the current row: fields this user did not
+    change show the stored values, the ones they changed keep their input.
+    """
+    current = conflict.incident
+    drawn = IncidentEditForm(instance=current)
+    data = request.POST.copy()
+    data["row_version"] = str(current.row_version)
+    for name in IncidentEditForm.Meta.fields:
+        shown = drawn[name].value()
+        values = [str(v) for v in shown] if isinstance(shown, list | tuple) else ["" if shown is None else str(shown)]
+        data.setlist(drawn.add_initial_prefix(drawn.add_prefix(name)), values)
+        if name not in changed:
+            data.setlist(drawn.add_prefix(name), values)
+    form = IncidentEditForm(data, instance=current)
+    form.is_valid()
+    context = {"form": form, "incident": current, "conflicts": conflict.conflicts}
+    return render(request, "incidents/form.html", context, status=409)
 
 
 @role_required(VIEWER)

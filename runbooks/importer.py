@@ -62,7 +62,6 @@ from .models import (
     HistoryTrigger,
     Kind,
     ReviewCadence,
-    Revision,
     Runbook,
     Severity,
     Team,
@@ -950,19 +949,13 @@ def _create(item: ParsedFile, plan: Plan, author: Any, owner: Any, team: Team | 
         services=plan.labels.get("services", ()),
         tags=plan.labels.get("tags", ()),
         slug=item.slug,
+        # The exported version keeps a round trip lossless; the file's own table
+        # is the history, else an "imported" row would grow on every round trip.
+        version=plan.version or "1.0",
+        record_history=not item.history,
         **values,
     )
-    revision = runbook.current_revision
-    if plan.version and revision is not None and plan.version != revision.version:
-        # The revision was created a moment ago in this same transaction and nobody
-        # has seen it: stamping the exported version keeps a round trip lossless.
-        Revision.objects.filter(pk=revision.pk).update(version=plan.version)
-        HistoryEntry.objects.filter(revision=revision).update(version=plan.version)
-        revision.version = plan.version
     if item.history:
-        # The file's own table is the history; the automatic "imported" row would
-        # otherwise grow by one on every export → import round trip.
-        HistoryEntry.objects.filter(runbook=runbook).delete()
         HistoryEntry.objects.bulk_create(
             _history_entries(runbook, item.history, author, plan.history_date or timezone.localdate())
         )

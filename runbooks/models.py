@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from . import review_policy, shapes, signals
+from .append_only import AppendOnlyModel
 from .markdown import Rendered, heading_titles, render
 
 # Re-exported: the library's models module is where callers look for them.
@@ -311,6 +312,10 @@ class Runbook(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("runbooks:detail", args=[self.slug])
 
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        # Deleting takes its revisions and history with it; only an unused runbook may go.
+        raise ValueError("Runbooks are archived, or removed with runbooks.archiving.delete_if_unused().")
+
     # --- derived values -------------------------------------------------
 
     @property
@@ -531,9 +536,16 @@ class Runbook(models.Model):
         services: list[str] | tuple[str, ...] = (),
         tags: list[str] | tuple[str, ...] = (),
         related: list[str] | tuple[str, ...] = (),
+        version: str = "1.0",
+        record_history: bool = True,
         **fields: Any,
     ) -> Runbook:
-        """Create a runbook with its first revision (1.0) and first history entry."""
+        """Create a runbook with its first revision (1.0) and first history entry.
+
+        An import passes the version its file declares, and record_history=False
+        when the file brings its own history table (history rows are append-only,
+        so the automatic row cannot be swapped out afterwards).
+        """
         rendered = render(body)
         with transaction.atomic():
             if not fields.get("slug"):
@@ -551,11 +563,12 @@ class Runbook(models.Model):
                 author=author,
                 body=body,
                 change_summary=change_summary,
-                version="1.0",
+                version=version,
                 trigger=trigger,
                 reference=reference,
                 history_date=history_date,
                 rendered=rendered,
+                record_history=record_history,
             )
             changes = {
                 name: {"old": None, "new": audit_value(getattr(runbook, name))}
@@ -822,6 +835,7 @@ class Runbook(models.Model):
         history_date: dt.date | None = None,
         restored_from: Revision | None = None,
         rendered: Rendered | None = None,
+        record_history: bool = True,
     ) -> Revision:
         last_number = self.current_revision.number if self.current_revision else 0
         rendered = rendered if rendered is not None else render(body)
@@ -841,16 +855,17 @@ class Runbook(models.Model):
         self.missing_sections = shapes.missing_sections(self.kind, rendered.headings)
         self.updated_at = revision.created_at
         self.save(update_fields=["current_revision", "missing_sections", "updated_at"])
-        HistoryEntry.objects.create(
-            runbook=self,
-            revision=revision,
-            date=history_date or timezone.localdate(),
-            trigger=trigger,
-            reference=reference,
-            summary=change_summary,
-            version=version,
-            created_by=revision.author,
-        )
+        if record_history:
+            HistoryEntry.objects.create(
+                runbook=self,
+                revision=revision,
+                date=history_date or timezone.localdate(),
+                trigger=trigger,
+                reference=reference,
+                summary=change_summary,
+                version=version,
+                created_by=revision.author,
+            )
         signals.runbook_changed.send(sender=Runbook, runbook=self)
         return revision
 
@@ -886,7 +901,7 @@ class AlertName(models.Model):
         super().save(*args, **kwargs)
 
 
-class Revision(models.Model):
+class Revision(AppendOnlyModel):
     """One immutable saved state of a runbook's text, with its sanitised HTML."""
 
     runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="revisions")
@@ -910,12 +925,6 @@ class Revision(models.Model):
     def __str__(self) -> str:
         return f"{self.runbook_id} r{self.number} (v{self.version})"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ValueError("Revisions are immutable; add a new one instead")
-        super().save(*args, **kwargs)
-
-
 class HistoryTrigger(models.TextChoices):
     CHANGE = "change", "Change"
     REVIEW = "review", "Review"
@@ -924,7 +933,7 @@ class HistoryTrigger(models.TextChoices):
     IMPORT = "import", "Import"
 
 
-class HistoryEntry(models.Model):
+class HistoryEntry(AppendOnlyModel):
     """A row of the runbook's "Document history" table."""
 
     runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="history")
@@ -986,7 +995,7 @@ def field_label(name: str) -> str:
     return str(getattr(column, "verbose_name", name)).capitalize()
 
 
-class AuditEvent(models.Model):
+class AuditEvent(AppendOnlyModel):
     """Who changed what, when: one row per state change, written in the same transaction."""
 
     actor = models.ForeignKey(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import docs_views, views
+from . import archive_views, docs_views, views
 
 app_name = "runbooks"
 
@@ -10,7 +10,11 @@ urlpatterns = [
     path("runbooks/preview/", views.preview, name="preview"),
     path("runbooks/import/", docs_views.import_upload, name="import"),
     path("runbooks/export.zip", docs_views.export_zip, name="export_zip"),
+    path("runbooks/archived/", archive_views.archived_list, name="archived"),
     path("runbooks/<slug:slug>/", views.detail, name="detail"),
+    path("runbooks/<slug:slug>/archive/", archive_views.archive, name="archive"),
+    path("runbooks/<slug:slug>/unarchive/", archive_views.unarchive, name="unarchive"),
+    path("runbooks/<slug:slug>/delete/", archive_views.delete, name="delete"),
     path("runbooks/<slug:slug>/edit/", views.edit, name="edit"),
     path("runbooks/<slug:slug>/history/", views.history, name="history"),
     path("runbooks/<slug:slug>/diff/", views.diff, name="diff"),

@@ -35,7 +35,7 @@ SORT_COLUMNS = (
 @require_GET
 def index(request: HtmxHttpRequest) -> HttpResponse:
     filters = IndexFilterForm(request.GET or None)
-    runbooks = filters.filter(Runbook.objects.visible_to(request.user).with_list_data())
+    runbooks = filters.filter(Runbook.objects.visible_to(request.user).active().with_list_data())
     page = Paginator(runbooks, INDEX_PAGE_SIZE).get_page(request.GET.get("page"))
     category_labels = dict(Category.choices)
     groups = [

@@ -17,6 +17,8 @@ from incidents.models import (
     StepProgress,
     TimelineEntry,
 )
+from incidents.services import IncidentClosed, IncidentEditConflict, edit_incident
+from runbooks.append_only import ImmutableRow
 from runbooks.models import AuditEvent, HistoryEntry, ReviewState, Runbook
 
 from .conftest import review_findings, tomorrow
@@ -384,3 +386,96 @@ def test_time_to_acknowledge_reads_in_hours_and_minutes(make_incident):
     detected = timezone.now() - dt.timedelta(hours=3)
     incident = make_incident(detected_at=detected, acknowledged_at=detected + dt.timedelta(minutes=75, seconds=20))
     assert incident.time_to_acknowledge_label == "1 h 15 min"
+
+
+# --- the free-form edit and row versions ------------------------------------------
+
+
+def test_every_incident_action_bumps_the_row_version(incident, editor):
+    versions = [incident.row_version]
+    incident.acknowledge(by=editor)
+    versions.append(incident.row_version)
+    incident.change_status(Status.IDENTIFIED, by=editor)
+    versions.append(incident.row_version)
+    incident.resolve(editor)
+    versions.append(incident.row_version)
+    incident.complete_review(editor, **review_findings())
+    versions.append(incident.row_version)
+    assert versions == [1, 2, 3, 4, 5]
+
+
+def test_moving_to_mitigating_records_when_mitigation_started(incident, editor):
+    incident.change_status(Status.MITIGATING, by=editor)
+    assert incident.mitigated_at is not None
+
+
+def test_status_change_audit_records_old_and_new_values(incident, editor):
+    incident.change_status(Status.IDENTIFIED, by=editor)
+    event = AuditEvent.objects.get(action="incident.status_changed")
+    assert event.detail["changes"]["status"] == {"old": "investigating", "new": "identified"}
+    assert event.detail["changes"]["acknowledged_at"]["old"] is None
+
+
+def test_stale_edit_applies_a_field_nobody_else_changed(incident, editor):
+    seen = {"title": incident.title, "severity": incident.severity}
+    incident.acknowledge(by=editor)
+    written = edit_incident(incident, by=editor, base_version=1, seen=seen, changes={"severity": "P0"})
+    assert written == ["severity"]
+    assert (incident.severity, incident.acknowledged_at is not None, incident.row_version) == ("P0", True, 3)
+
+
+def test_stale_edit_of_a_field_changed_meanwhile_raises_and_writes_nothing(incident, editor):
+    seen = {"title": incident.title, "severity": incident.severity}
+    edit_incident(incident, by=editor, base_version=1, seen=seen, changes={"severity": "P0"})
+    with pytest.raises(IncidentEditConflict) as caught:
+        edit_incident(
+            incident, by=editor, base_version=1, seen=seen, changes={"severity": "P3", "title": "Mine"}
+        )
+    assert [c.name for c in caught.value.conflicts] == ["severity"]
+    incident.refresh_from_db()
+    assert (incident.severity, incident.title, incident.row_version) == ("P0", "Checkout is slow", 2)
+
+
+def test_an_edit_to_the_value_already_stored_writes_nothing(incident, editor):
+    written = edit_incident(incident, by=editor, base_version=1, seen={}, changes={"title": "Checkout is slow"})
+    assert written == []
+    assert not AuditEvent.objects.filter(action="incident.details_changed").exists()
+
+
+def test_the_free_form_edit_cannot_touch_status_or_timestamps(incident, editor):
+    with pytest.raises(TypeError):
+        edit_incident(incident, by=editor, base_version=1, seen={}, changes={"acknowledged_at": timezone.now()})
+
+
+def test_a_resolved_incident_cannot_be_edited(resolved, editor):
+    with pytest.raises(IncidentClosed, match="post-incident review"):
+        edit_incident(resolved, by=editor, base_version=resolved.row_version, seen={}, changes={"title": "x"})
+
+
+def test_a_reviewed_incident_edit_refusal_points_to_notes_and_actions(resolved, editor):
+    resolved.complete_review(editor, **review_findings())
+    with pytest.raises(IncidentClosed, match="corrective actions"):
+        edit_incident(resolved, by=editor, base_version=resolved.row_version, seen={}, changes={"title": "x"})
+
+
+# --- the timeline is append-only ----------------------------------------------------
+
+
+def test_a_timeline_entry_cannot_be_changed(incident):
+    entry = TimelineEntry.objects.get(incident=incident)
+    entry.text = "rewritten"
+    with pytest.raises(ImmutableRow):
+        entry.save()
+
+
+def test_a_timeline_entry_cannot_be_deleted(incident):
+    with pytest.raises(ImmutableRow):
+        TimelineEntry.objects.get(incident=incident).delete()
+
+
+def test_timeline_querysets_refuse_update_and_delete(incident):
+    with pytest.raises(ImmutableRow):
+        TimelineEntry.objects.filter(incident=incident).update(text="x")
+    with pytest.raises(ImmutableRow):
+        TimelineEntry.objects.filter(incident=incident).delete()
+    assert TimelineEntry.objects.get(incident=incident).text.startswith("Incident opened")

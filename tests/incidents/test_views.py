@@ -1,13 +1,18 @@
 import datetime as dt
+import threading
 
 import pytest
+from django.db import connection
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import CorrectiveAction, Drill, Incident, Status, StepProgress, TimelineEntry
-from runbooks.models import HistoryEntry, Service
+from runbooks import archiving
+from runbooks.models import AuditEvent, HistoryEntry, Service
 
 from .conftest import review_findings, tomorrow
+from .helpers import form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -107,19 +112,159 @@ def test_an_incident_detected_in_the_future_is_a_form_error(editor_client):
     assert not Incident.objects.exists()
 
 
+def edit_page(client, incident):
+    response = client.get(reverse("incidents:edit", args=[incident.number]))
+    assert response.status_code == 200
+    return form_data(response.content.decode(), "incident-form")
+
+
+def post_edit(client, incident, form, **changes):
+    return client.post(reverse("incidents:edit", args=[incident.number]), {**form, **changes})
+
+
 def test_editing_details_saves_and_audits(editor_client, incident):
-    response = editor_client.post(
-        reverse("incidents:edit", args=[incident.number]),
-        {
-            "title": "Checkout is slow for EU",
-            "severity": "P2",
-            "detected_at": timezone.localtime(incident.detected_at).strftime("%Y-%m-%dT%H:%M"),
-            "user_impact": "EU shoppers wait 5 s.",
-        },
+    form = edit_page(editor_client, incident)
+    response = post_edit(
+        editor_client, incident, form, title="Checkout is slow for EU", severity="P2", user_impact="EU shoppers wait 5 s."
     )
     assert response.status_code == 302
     incident.refresh_from_db()
     assert (incident.title, incident.severity, incident.user_impact) == ("Checkout is slow for EU", "P2", "EU shoppers wait 5 s.")
+
+
+def test_edit_form_has_no_status_or_timestamp_fields(editor_client, incident):
+    form = edit_page(editor_client, incident)
+    visible = {name for name in form if not name.startswith("initial-")} - {"csrfmiddlewaretoken", "row_version"}
+    assert visible == {"title", "severity", "commander", "services", "user_impact", "business_impact"}
+
+
+def test_posting_timestamps_to_the_edit_form_changes_nothing(editor_client, incident):
+    form = edit_page(editor_client, incident)
+    post_edit(editor_client, incident, form, acknowledged_at="2020-01-01T10:00", status="resolved")
+    incident.refresh_from_db()
+    assert (incident.acknowledged_at, incident.status) == (None, Status.INVESTIGATING)
+
+
+def test_stale_edit_after_acknowledge_keeps_the_acknowledgement(editor_client, incident, reviewer):
+    form = edit_page(editor_client, incident)
+    incident.acknowledge(by=reviewer)
+    acknowledged_at = incident.acknowledged_at
+    response = post_edit(editor_client, incident, form, title="Checkout is slow for EU")
+    assert response.status_code == 302
+    incident.refresh_from_db()
+    assert (incident.acknowledged_at, incident.title) == (acknowledged_at, "Checkout is slow for EU")
+
+
+def test_stale_edit_after_status_change_keeps_the_status(editor_client, incident, reviewer):
+    form = edit_page(editor_client, incident)
+    incident.change_status(Status.MITIGATING, by=reviewer)
+    response = post_edit(editor_client, incident, form, severity="P0")
+    assert response.status_code == 302
+    incident.refresh_from_db()
+    assert (incident.status, incident.severity) == (Status.MITIGATING, "P0")
+    assert incident.acknowledged_at is not None and incident.mitigated_at is not None
+
+
+def test_stale_edit_keeps_a_field_someone_else_changed_that_it_did_not_touch(editor_client, incident, reviewer):
+    form = edit_page(editor_client, incident)
+    other = edit_page(editor_client, incident)
+    assert post_edit(editor_client, incident, other, title="Checkout down in EU").status_code == 302
+    assert post_edit(editor_client, incident, form, user_impact="Orders fail").status_code == 302
+    incident.refresh_from_db()
+    assert (incident.title, incident.user_impact) == ("Checkout down in EU", "Orders fail")
+
+
+def test_stale_edit_of_a_field_changed_meanwhile_is_a_409_conflict_page(editor_client, incident):
+    form = edit_page(editor_client, incident)
+    other = edit_page(editor_client, incident)
+    post_edit(editor_client, incident, other, severity="P0")
+    response = post_edit(editor_client, incident, form, severity="P3", title="Mine")
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "someone changed this field" in page and "P0" in page
+    incident.refresh_from_db()
+    assert (incident.severity, incident.title) == ("P0", "Checkout is slow")
+
+
+def test_saving_again_after_a_conflict_applies_yours_and_keeps_their_other_changes(editor_client, incident):
+    form = edit_page(editor_client, incident)
+    other = edit_page(editor_client, incident)
+    post_edit(editor_client, incident, other, severity="P0", title="Theirs")
+    conflict = post_edit(editor_client, incident, form, severity="P3")
+    again = form_data(conflict.content.decode(), "incident-form")
+    assert post_edit(editor_client, incident, again).status_code == 302
+    incident.refresh_from_db()
+    assert (incident.severity, incident.title) == ("P3", "Theirs")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need a server database")
+def test_parallel_stale_edits_never_lose_an_acknowledgement_or_a_status(make_incident, editor, reviewer):
+    """40 requests at once: on 20 incidents, a stale edit races an acknowledge or a status change."""
+    incidents = [make_incident(title=f"Parallel {n}") for n in range(20)]
+
+    def logged_in(user):
+        client = Client()
+        client.force_login(user)
+        return client
+
+    calls = []
+    for n, incident in enumerate(incidents):
+        editing = logged_in(editor)
+        stale = edit_page(editing, incident)
+        calls.append(lambda c=editing, i=incident, f=stale: post_edit(c, i, f, title=f"{i.title} (edited)"))
+        acting = logged_in(reviewer)
+        if n % 2:
+            url, data = reverse("incidents:status", args=[incident.number]), {"status": "mitigating"}
+        else:
+            url, data = reverse("incidents:acknowledge", args=[incident.number]), {}
+        calls.append(lambda c=acting, u=url, d=data: c.post(u, d))
+    start = threading.Barrier(len(calls))
+    codes: list[int] = []
+
+    def run(call):
+        try:
+            start.wait()
+            codes.append(call().status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert codes == [302] * len(calls)
+    for n, incident in enumerate(incidents):
+        incident.refresh_from_db()
+        assert incident.title.endswith("(edited)")
+        assert incident.acknowledged_at is not None
+        assert incident.status == (Status.MITIGATING if n % 2 else Status.INVESTIGATING)
+
+
+def test_editing_a_resolved_incident_is_refused_with_what_can_still_be_done(editor_client, resolved):
+    for response in (
+        editor_client.get(reverse("incidents:edit", args=[resolved.number])),
+        editor_client.post(reverse("incidents:edit", args=[resolved.number]), {"title": "Rewritten"}),
+    ):
+        assert response.status_code == 409
+        assert "post-incident review" in response.content.decode()
+    resolved.refresh_from_db()
+    assert resolved.title == "Checkout is slow"
+
+
+def test_resolved_incident_page_offers_no_edit_button(editor_client, resolved):
+    page = editor_client.get(reverse("incidents:detail", args=[resolved.number])).content.decode()
+    assert reverse("incidents:edit", args=[resolved.number]) not in page
+
+
+def test_edit_audit_records_old_and_new_values(editor_client, incident):
+    form = edit_page(editor_client, incident)
+    post_edit(editor_client, incident, form, severity="P0")
+    event = AuditEvent.objects.get(action="incident.details_changed")
+    assert event.detail["changes"] == {"severity": {"old": "P1", "new": "P0"}}
+    assert TimelineEntry.objects.filter(incident=incident, text__contains="severity: P1 → P0").exists()
 
 
 def test_list_shows_open_incidents_first(viewer_client, make_incident, editor):
@@ -442,16 +587,17 @@ def test_timeline_poll_returns_only_the_entries(viewer_client, incident, editor)
 def test_editing_services_replaces_them(editor_client, make_incident):
     old, new = Service.objects.create(name="old"), Service.objects.create(name="new")
     incident = make_incident(services=[old])
-    editor_client.post(
-        reverse("incidents:edit", args=[incident.number]),
-        {
-            "title": incident.title,
-            "severity": incident.severity,
-            "services": [new.pk],
-            "detected_at": timezone.localtime(incident.detected_at).strftime("%Y-%m-%dT%H:%M"),
-        },
-    )
+    post_edit(editor_client, incident, edit_page(editor_client, incident), services=[new.pk])
     assert list(incident.services.all()) == [new]
+
+
+def test_an_edit_form_without_its_row_version_cannot_overwrite_a_change(editor_client, incident):
+    response = editor_client.post(
+        reverse("incidents:edit", args=[incident.number]), {"title": "Blind write", "severity": "P3"}
+    )
+    assert response.status_code == 409
+    incident.refresh_from_db()
+    assert (incident.title, incident.severity) == ("Checkout is slow", "P1")
 
 
 def test_review_form_opens_for_a_resolved_incident(editor_client, resolved):
@@ -478,3 +624,11 @@ def test_a_drill_dated_in_the_future_is_a_form_error(editor_client, runbook):
 
 def test_an_unknown_incident_is_a_404(viewer_client):
     assert viewer_client.get(reverse("incidents:detail", args=["INC-1999-0001"])).status_code == 404
+
+
+def test_attaching_an_archived_runbook_is_a_400_that_says_so(editor_client, incident, runbook, editor):
+    archiving.archive(runbook, by=editor)
+    response = editor_client.post(reverse("incidents:attach", args=[incident.number]), {"runbook": runbook.slug})
+    assert response.status_code == 400
+    assert "is archived" in response.content.decode()
+    assert not incident.attachments.exists()
