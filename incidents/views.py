@@ -8,9 +8,11 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from runbooks.models import Runbook
 from runbooks.request_types import HtmxHttpRequest
 from runbooks.roles import EDITOR, VIEWER, role_required
 from search.engine import search
@@ -26,6 +28,8 @@ from .forms import (
     IncidentFilterForm,
     IncidentForm,
     ReviewForm,
+    RunDrillForm,
+    RunStartForm,
     StatusForm,
     StepForm,
     TimelineEntryForm,
@@ -33,8 +37,10 @@ from .forms import (
 from .models import (
     REVIEW_FIELDS,
     ActionStatus,
+    ChecklistRun,
     CorrectiveAction,
     Drill,
+    FollowedRunbook,
     Incident,
     IncidentRunbook,
     InvalidTransition,
@@ -50,11 +56,15 @@ SUGGESTIONS = 10
 def _refused(request: HttpRequest, message: str, status: int = 409) -> HttpResponse:
     """The action does not fit the current state: say why, with a 409 (or 400 for bad input)."""
     title = "Not possible right now" if status == 409 else "Bad request"
-    return render(request, "error.html", {"title": title, "message": message, "status": status}, status=status)
+    return render(
+        request, "error.html", {"title": title, "message": message, "status": status}, status=status
+    )
 
 
 def _incident(number: str) -> Incident:
-    return get_object_or_404(Incident.objects.select_related("commander", "created_by"), number=number)
+    return get_object_or_404(
+        Incident.objects.select_related("commander", "created_by"), number=number
+    )
 
 
 def _timeline(incident: Incident) -> Any:
@@ -69,7 +79,9 @@ def _timeline(incident: Incident) -> Any:
 def incident_list(request: HtmxHttpRequest) -> HttpResponse:
     filters = IncidentFilterForm(request.GET or None)
     if request.GET and not filters.is_valid():
-        return render(request, "incidents/list.html", {"filters": filters, "page": None}, status=400)
+        return render(
+            request, "incidents/list.html", {"filters": filters, "page": None}, status=400
+        )
     incidents = filters.filter(Incident.objects.with_list_data()).open_first()
     page = Paginator(incidents, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -103,11 +115,15 @@ def incident_edit(request: HttpRequest, number: str) -> HttpResponse:
         if form.is_valid():
             updated = form.save(commit=False)
             updated.update_details(
-                by=request.user, changed_fields=form.changed_data, services=form.cleaned_data["services"]
+                by=request.user,
+                changed_fields=form.changed_data,
+                services=form.cleaned_data["services"],
             )
             messages.success(request, "Incident details saved.")
             return redirect(updated)
-        return render(request, "incidents/form.html", {"form": form, "incident": incident}, status=400)
+        return render(
+            request, "incidents/form.html", {"form": form, "incident": incident}, status=400
+        )
     return render(request, "incidents/form.html", {"form": form, "incident": incident})
 
 
@@ -156,14 +172,18 @@ def timeline_add(request: HtmxHttpRequest, number: str) -> HttpResponse:
     error = ""
     if form.is_valid():
         try:
-            incident.add_note(by=request.user, text=form.cleaned_data["text"], kind=form.cleaned_data["kind"])
+            incident.add_note(
+                by=request.user, text=form.cleaned_data["text"], kind=form.cleaned_data["kind"]
+            )
         except InvalidTransition as refused:
             error = str(refused)
     else:
         error = " ".join(str(e) for errors in form.errors.values() for e in errors)
     if request.htmx:
         context = {"incident": incident, "timeline": _timeline(incident), "timeline_error": error}
-        return render(request, "incidents/detail.html#timeline", context, status=400 if error else 200)
+        return render(
+            request, "incidents/detail.html#timeline", context, status=400 if error else 200
+        )
     if error:
         return _refused(request, error, status=400)
     return redirect(f"{incident.get_absolute_url()}#timeline")
@@ -201,13 +221,19 @@ def attach_runbook(request: HttpRequest, number: str) -> HttpResponse:
     incident = _incident(number)
     form = AttachRunbookForm(request.POST)
     if not form.is_valid():
-        return _refused(request, " ".join(str(e) for e in form.errors.get("runbook", ["Name a runbook."])), status=400)
+        return _refused(
+            request,
+            " ".join(str(e) for e in form.errors.get("runbook", ["Name a runbook."])),
+            status=400,
+        )
     runbook = form.cleaned_data["runbook"]
     try:
         attachment = incident.attach_runbook(runbook, by=request.user)
     except InvalidTransition as refused:
         return _refused(request, str(refused))
-    messages.success(request, f"“{runbook.title}” version {attachment.revision.version} is attached.")
+    messages.success(
+        request, f"“{runbook.title}” version {attachment.revision.version} is attached."
+    )
     return redirect(incident)
 
 
@@ -243,42 +269,151 @@ def _attachment(number: str, slug: str) -> IncidentRunbook:
     )
 
 
+def _checklist_context(followed: FollowedRunbook, **extra: Any) -> dict[str, Any]:
+    rows = followed.checklist()
+    return {
+        "rows": rows,
+        "current": next((step for step, progress in rows if progress is None), None),
+        "runbook_url": followed.runbook.get_absolute_url(),
+        **extra,
+    }
+
+
+def _incident_checklist_context(attachment: IncidentRunbook, error: str = "") -> dict[str, Any]:
+    incident = attachment.incident
+    slug = attachment.runbook.slug
+    return _checklist_context(
+        attachment,
+        attachment=attachment,
+        incident=incident,
+        is_open=incident.is_open,
+        closed_message=f"{incident.number} is {incident.get_status_display().lower()}; the checklist is read-only.",
+        step_url=reverse("incidents:step", args=[incident.number, slug]),
+        poll_url=reverse("incidents:checklist", args=[incident.number, slug]),
+        timeline_url=f"{incident.get_absolute_url()}#timeline",
+        checklist_error=error,
+    )
+
+
 @role_required(VIEWER)
 @require_GET
 def checklist(request: HtmxHttpRequest, number: str, slug: str) -> HttpResponse:
     attachment = _attachment(number, slug)
-    context = {"attachment": attachment, "incident": attachment.incident, "rows": attachment.checklist()}
-    template = "incidents/checklist.html#checklist" if request.htmx else "incidents/checklist.html"
+    context = _incident_checklist_context(attachment)
+    template = "incidents/_checklist.html#updates" if request.htmx else "incidents/checklist.html"
     return render(request, template, context)
+
+
+def _record_step(request: HtmxHttpRequest, followed: FollowedRunbook) -> tuple[str, int]:
+    """Apply the step form to a checklist: ("", 200), or why it was refused with 400 or 409."""
+    form = StepForm(request.POST)
+    if not form.is_valid():
+        return " ".join(str(e) for errors in form.errors.values() for e in errors), 400
+    data = form.cleaned_data
+    try:
+        followed.record_step(data["step"], data["state"], by=request.user, note=data["note"])
+    except InvalidTransition as refused:
+        return str(refused), 409
+    return "", 200
 
 
 @role_required(EDITOR)
 @require_POST
 def step(request: HtmxHttpRequest, number: str, slug: str) -> HttpResponse:
-    attachment = _attachment(number, slug)
-    form = StepForm(request.POST)
-    error = ""
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            attachment.record_step(data["step"], data["state"], by=request.user, note=data["note"])
-        except InvalidTransition as refused:
-            error = str(refused)
-    else:
-        error = " ".join(str(e) for errors in form.errors.values() for e in errors)
-    status = 409 if error and form.is_valid() else 400 if error else 200
+    error, status = _record_step(request, _attachment(number, slug))
     if request.htmx:
-        attachment = _attachment(number, slug)
-        context = {
-            "attachment": attachment,
-            "incident": attachment.incident,
-            "rows": attachment.checklist(),
-            "checklist_error": error,
-        }
-        return render(request, "incidents/checklist.html#checklist", context, status=status)
+        context = _incident_checklist_context(_attachment(number, slug), error)
+        return render(request, "incidents/_checklist.html#updates", context, status=status)
     if error:
         return _refused(request, error, status=status)
     return redirect("incidents:checklist", number=number, slug=slug)
+
+
+# --- runbooks followed on their own ---------------------------------------
+
+
+def _run(pk: int) -> ChecklistRun:
+    return get_object_or_404(
+        ChecklistRun.objects.select_related(
+            "runbook", "revision", "started_by", "drill"
+        ).prefetch_related(
+            Prefetch("progress", queryset=StepProgress.objects.select_related("by"))
+        ),
+        pk=pk,
+    )
+
+
+def _run_context(run: ChecklistRun, error: str = "") -> dict[str, Any]:
+    return _checklist_context(
+        run,
+        run=run,
+        is_open=run.is_open,
+        closed_message="This run is finished; the checklist is read-only.",
+        step_url=reverse("drills:run_step", args=[run.pk]),
+        poll_url=reverse("drills:run", args=[run.pk]),
+        timeline_url="#run-timeline",
+        checklist_error=error,
+    )
+
+
+@role_required(EDITOR)
+@require_POST
+def run_start(request: HttpRequest, slug: str) -> HttpResponse:
+    runbook = get_object_or_404(Runbook.objects.active(), slug=slug)
+    form = RunStartForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, "Pick why you are following this runbook.", status=400)
+    try:
+        run = ChecklistRun.start(runbook, by=request.user, **form.cleaned_data)
+    except InvalidTransition as refused:
+        return _refused(request, str(refused))
+    return redirect(run)
+
+
+@role_required(VIEWER)
+@require_GET
+def run_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    run = _run(pk)
+    if request.htmx:
+        return render(request, "incidents/_checklist.html#updates", _run_context(run))
+    context = {**_run_context(run), "drill_form": RunDrillForm()}
+    return render(request, "incidents/run.html", context)
+
+
+@role_required(EDITOR)
+@require_POST
+def run_step(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    error, status = _record_step(request, _run(pk))
+    if request.htmx:
+        return render(
+            request,
+            "incidents/_checklist.html#updates",
+            _run_context(_run(pk), error),
+            status=status,
+        )
+    if error:
+        return _refused(request, error, status=status)
+    return redirect("drills:run", pk=pk)
+
+
+@role_required(EDITOR)
+@require_POST
+def run_finish(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _run(pk)
+    form = RunDrillForm(request.POST) if "record_drill" in request.POST else None
+    if form is not None and not form.is_valid():
+        message = "; ".join(" ".join(str(e) for e in errors) for errors in form.errors.values())
+        return _refused(request, message, status=400)
+    try:
+        if form is not None:
+            drill = run.record_drill(by=request.user, **form.cleaned_data)
+            messages.success(request, f"Recorded {drill.number} from this run.")
+            return redirect(drill)
+        run.finish(by=request.user)
+    except InvalidTransition as refused:
+        return _refused(request, str(refused))
+    messages.success(request, "Run finished.")
+    return redirect(run)
 
 
 @role_required(EDITOR)
@@ -288,7 +423,9 @@ def review(request: HttpRequest, number: str) -> HttpResponse:
     if incident.status != Status.RESOLVED:
         if incident.status == Status.REVIEWED:
             return _refused(request, f"The review of {incident.number} was already completed.")
-        return _refused(request, f"{incident.number} is still open: resolve it before the post-incident review.")
+        return _refused(
+            request, f"{incident.number} is still open: resolve it before the post-incident review."
+        )
     initial = {name: getattr(incident, name) for name in REVIEW_FIELDS}
     form = ReviewForm(request.POST or None, initial=initial)
     actions = CorrectiveActionFormSet(request.POST or None, prefix="actions")
@@ -306,7 +443,12 @@ def review(request: HttpRequest, number: str) -> HttpResponse:
         status = 400
     else:
         status = 200
-    context = {"incident": incident, "form": form, "actions": actions, "timeline": _timeline(incident)}
+    context = {
+        "incident": incident,
+        "form": form,
+        "actions": actions,
+        "timeline": _timeline(incident),
+    }
     return render(request, "incidents/review.html", context, status=status)
 
 
@@ -316,7 +458,10 @@ def action_add(request: HttpRequest, number: str) -> HttpResponse:
     incident = _incident(number)
     form = CorrectiveActionForm(request.POST)
     if not form.is_valid():
-        message = "; ".join(f"{form.fields[name].label or name}: {' '.join(str(e) for e in errs)}" for name, errs in form.errors.items())
+        message = "; ".join(
+            f"{form.fields[name].label or name}: {' '.join(str(e) for e in errs)}"
+            for name, errs in form.errors.items()
+        )
         return _refused(request, message, status=400)
     incident.add_corrective_action(by=request.user, **form.cleaned_data)
     messages.success(request, "Corrective action added.")

@@ -41,7 +41,7 @@ def test_numbered_lines_inside_fenced_code_are_not_steps():
 
 
 def test_plain_bullets_are_not_steps():
-    assert texts("## Procedure\n\n- context\n1. Act\n") == ["Act"]
+    assert texts("## Procedure\n\n- context\n\n1. Act\n") == ["Act"]
 
 
 def test_without_step_sections_every_ordered_and_task_item_counts():
@@ -61,13 +61,25 @@ def test_setext_headings_start_sections():
     assert texts(body) == ["Real step"]
 
 
-def test_text_without_lists_has_no_steps():
-    assert parse_steps("## Procedure\n\nJust prose.\n") == []
+def test_text_without_lists_or_action_sections_has_no_steps():
+    assert parse_steps("## Background\n\nJust prose.\n") == []
     assert parse_steps("") == []
 
 
+def test_an_action_section_of_prose_only_gives_a_step_per_paragraph():
+    assert texts("## Mitigation\n\nScale the pool.\n\nThen tell support.\n") == [
+        "Scale the pool.",
+        "Then tell support.",
+    ]
+
+
 def test_real_openshift_runbook_yields_its_diagnosis_and_mitigation_steps():
-    path = CORPUS / "openshift-runbooks" / "openshift-container-storage-operator" / "StorageAutoScalingFailed.md"
+    path = (
+        CORPUS
+        / "openshift-runbooks"
+        / "openshift-container-storage-operator"
+        / "StorageAutoScalingFailed.md"
+    )
     steps = parse_steps(path.read_text())
     assert {s.section for s in steps} == {"Diagnosis", "Mitigation"}
     assert steps[0].text.startswith("OSD pod is in `Pending` state")
@@ -94,4 +106,5 @@ def test_subsections_of_a_step_section_are_followed_too():
 
 def test_step_text_is_escaped_with_code_spans_marked():
     step = parse_steps("## Procedure\n\n1. Run `ls <dir>` then <b>stop</b>\n")[0]
-    assert step.text_html == "Run <code>ls &lt;dir&gt;</code> then &lt;b&gt;stop&lt;/b&gt;"
+    # Inline HTML shows as its text, the way the rendered page shows it.
+    assert step.text_html == "Run <code>ls &lt;dir&gt;</code> then stop"
