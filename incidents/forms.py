@@ -71,15 +71,9 @@ class IncidentForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         cast(forms.ModelChoiceField, self.fields["commander"]).queryset = _users()
         for name in ("detected_at", "acknowledged_at", "mitigated_at"):
-            cast(forms.DateTimeField, self.fields[name]).input_formats = [
-                "%Y-%m-%dT%H:%M",
-                "%Y-%m-%d %H:%M",
-                "%Y-%m-%dT%H:%M:%S",
-            ]
+            cast(forms.DateTimeField, self.fields[name]).input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
         if not self.instance.pk:
-            self.fields["detected_at"].initial = timezone.localtime().replace(
-                second=0, microsecond=0
-            )
+            self.fields["detected_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -117,8 +111,7 @@ class AttachRunbookForm(forms.Form):
     def clean_runbook(self) -> Runbook:
         wanted = self.cleaned_data["runbook"].strip()
         runbook = (
-            Runbook.objects.filter(slug=wanted).first()
-            or Runbook.objects.filter(title__iexact=wanted).first()
+            Runbook.objects.filter(slug=wanted).first() or Runbook.objects.filter(title__iexact=wanted).first()
         )
         if runbook is None:
             raise ValidationError(f"There is no runbook called “{wanted}”.")
@@ -153,13 +146,9 @@ class RunDrillForm(forms.Form):
 
 
 class IncidentFilterForm(forms.Form):
-    status = forms.ChoiceField(
-        choices=[("", "Any status"), ("open", "Open"), *Status.choices], required=False
-    )
+    status = forms.ChoiceField(choices=[("", "Any status"), ("open", "Open"), *Status.choices], required=False)
     severity = forms.ChoiceField(choices=[("", "Any severity"), *Severity.choices], required=False)
-    service = forms.ModelChoiceField(
-        queryset=Service.objects.all(), required=False, empty_label="Any service"
-    )
+    service = forms.ModelChoiceField(queryset=Service.objects.all(), required=False, empty_label="Any service")
     since = forms.DateField(required=False, widget=DATE_WIDGET, label="Detected from")
     until = forms.DateField(required=False, widget=DATE_WIDGET, label="Detected until")
 
@@ -183,9 +172,7 @@ class IncidentFilterForm(forms.Form):
 
 
 class ReviewForm(forms.Form):
-    timeline_summary = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 4}), label="Timeline summary"
-    )
+    timeline_summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Timeline summary")
     user_impact = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="User impact")
     business_impact = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     root_cause = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
@@ -213,9 +200,7 @@ class CorrectiveActionForm(forms.Form):
         return due
 
 
-CorrectiveActionFormSet = forms.formset_factory(
-    CorrectiveActionForm, extra=3, max_num=30, validate_max=True
-)
+CorrectiveActionFormSet = forms.formset_factory(CorrectiveActionForm, extra=3, max_num=30, validate_max=True)
 
 
 class ActionStatusForm(forms.Form):
@@ -245,34 +230,21 @@ class DrillForm(forms.Form):
     )
     date = forms.DateField(widget=DATE_WIDGET, initial=timezone.localdate)
     participants = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
-    outcome = forms.ChoiceField(
-        choices=DrillOutcome.choices, widget=forms.RadioSelect, initial=DrillOutcome.PASSED
-    )
-    findings = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=10_000
-    )
+    outcome = forms.ChoiceField(choices=DrillOutcome.choices, widget=forms.RadioSelect, initial=DrillOutcome.PASSED)
+    findings = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=10_000)
 
     def clean_runbooks(self) -> list[Runbook]:
-        slugs = list(
-            dict.fromkeys(s for s in SLUG_SEPARATORS.split(self.cleaned_data["runbooks"]) if s)
-        )
+        slugs = list(dict.fromkeys(s for s in SLUG_SEPARATORS.split(self.cleaned_data["runbooks"]) if s))
         if not slugs:
             raise ValidationError("Name at least one runbook.")
         if len(slugs) > MAX_DRILL_RUNBOOKS:
-            raise ValidationError(
-                f"A drill covers at most {MAX_DRILL_RUNBOOKS} runbooks; you named {len(slugs)}."
-            )
+            raise ValidationError(f"A drill covers at most {MAX_DRILL_RUNBOOKS} runbooks; you named {len(slugs)}.")
         malformed = [s for s in slugs if not slug_re.match(s)]
-        found = {
-            r.slug: r
-            for r in Runbook.objects.filter(slug__in=[s for s in slugs if s not in malformed])
-        }
+        found = {r.slug: r for r in Runbook.objects.filter(slug__in=[s for s in slugs if s not in malformed])}
         unknown = [s for s in slugs if s not in found]
         if unknown:
             shown = ", ".join(f"“{s[:80]}”" for s in unknown[:10])
-            raise ValidationError(
-                f"No runbook has the slug {shown}. Check the spelling, or find it with search."
-            )
+            raise ValidationError(f"No runbook has the slug {shown}. Check the spelling, or find it with search.")
         return [found[s] for s in slugs]
 
     def clean_date(self) -> dt.date:

@@ -67,17 +67,13 @@ def test_concurrent_openings_never_share_a_number(editor):
 
 def test_response_met_when_acknowledged_within_the_severity_target(make_incident):
     detected = timezone.now() - dt.timedelta(hours=1)
-    incident = make_incident(
-        severity="P0", detected_at=detected, acknowledged_at=detected + dt.timedelta(minutes=15)
-    )
+    incident = make_incident(severity="P0", detected_at=detected, acknowledged_at=detected + dt.timedelta(minutes=15))
     assert incident.response_met is True
 
 
 def test_response_missed_when_acknowledged_after_the_target(make_incident):
     detected = timezone.now() - dt.timedelta(hours=1)
-    incident = make_incident(
-        severity="P0", detected_at=detected, acknowledged_at=detected + dt.timedelta(minutes=16)
-    )
+    incident = make_incident(severity="P0", detected_at=detected, acknowledged_at=detected + dt.timedelta(minutes=16))
     assert incident.response_met is False
 
 
@@ -108,11 +104,7 @@ def test_opening_writes_a_timeline_entry_and_an_audit_event(incident):
 def test_status_change_writes_its_own_timeline_entry(incident, editor):
     incident.change_status(Status.IDENTIFIED, by=editor)
     entry = incident.timeline.last()
-    assert (entry.kind, entry.text, entry.author) == (
-        "status",
-        "Status: Investigating → Identified",
-        editor,
-    )
+    assert (entry.kind, entry.text, entry.author) == ("status", "Status: Investigating → Identified", editor)
 
 
 def test_moving_past_investigating_marks_the_incident_acknowledged(incident, editor):
@@ -150,9 +142,7 @@ def test_change_status_to_resolved_resolves(incident, editor):
 
 def test_attaching_pins_the_current_revision(incident, runbook, editor):
     attachment = incident.attach_runbook(runbook, by=editor)
-    runbook.add_revision(
-        author=editor, body=runbook.current_revision.body + "\n2. More.\n", change_summary="More"
-    )
+    runbook.add_revision(author=editor, body=runbook.current_revision.body + "\n2. More.\n", change_summary="More")
     attachment.refresh_from_db()
     assert attachment.revision.version == "1.0"
     assert Runbook.objects.get(pk=runbook.pk).version == "1.1"
@@ -193,9 +183,7 @@ def test_skipping_a_step_is_recorded(attached, editor):
 
 def test_a_deviation_keeps_its_note(attached, editor):
     attached.record_step(3, "deviated", by=editor, note="Rolled back two releases")
-    assert TimelineEntry.objects.filter(
-        kind="step", text__endswith="— Rolled back two releases"
-    ).exists()
+    assert TimelineEntry.objects.filter(kind="step", text__endswith="— Rolled back two releases").exists()
 
 
 def test_a_deviation_without_a_note_is_refused(attached, editor):
@@ -277,9 +265,7 @@ def test_resolving_twice_is_refused_and_writes_nothing(resolved, editor):
 
 
 def test_resolving_is_audited(resolved):
-    assert AuditEvent.objects.filter(
-        action="incident.resolved", object_id=str(resolved.pk)
-    ).exists()
+    assert AuditEvent.objects.filter(action="incident.resolved", object_id=str(resolved.pk)).exists()
 
 
 # --- review -------------------------------------------------------------------
@@ -291,27 +277,18 @@ def test_reviewing_an_open_incident_is_refused(incident, editor):
 
 
 def test_completing_the_review_saves_findings_and_actions(resolved, editor):
-    action = {
-        "title": "Add query-count test",
-        "owner": editor,
-        "due_date": tomorrow(),
-        "status": "open",
-    }
+    action = {"title": "Add query-count test", "owner": editor, "due_date": tomorrow(), "status": "open"}
     resolved.complete_review(editor, actions=[action], **review_findings())
     resolved.refresh_from_db()
     assert resolved.status == Status.REVIEWED and resolved.reviewed_at is not None
     assert resolved.root_cause == "An N+1 query in the cart service."
-    assert list(resolved.corrective_actions.values_list("title", flat=True)) == [
-        "Add query-count test"
-    ]
+    assert list(resolved.corrective_actions.values_list("title", flat=True)) == ["Add query-count test"]
 
 
 def test_completing_the_review_adds_history_and_requests_review(resolved, runbook, editor):
     Runbook.objects.filter(pk=runbook.pk).update(review_requested_at=None)
     resolved.complete_review(editor, **review_findings())
-    entries = HistoryEntry.objects.filter(
-        trigger="incident", reference=resolved.number, runbook=runbook
-    )
+    entries = HistoryEntry.objects.filter(trigger="incident", reference=resolved.number, runbook=runbook)
     assert entries.count() == 2
     assert entries.filter(summary__startswith="Post-incident review").exists()
     runbook.refresh_from_db()
@@ -325,11 +302,7 @@ def test_reviewing_twice_is_refused(resolved, editor):
 
 
 def test_a_past_due_date_refuses_the_whole_review(resolved, editor):
-    past = {
-        "title": "Too late",
-        "owner": None,
-        "due_date": timezone.localdate() - dt.timedelta(days=1),
-    }
+    past = {"title": "Too late", "owner": None, "due_date": timezone.localdate() - dt.timedelta(days=1)}
     with pytest.raises(ValidationError, match="in the past"):
         resolved.complete_review(editor, actions=[past], **review_findings())
     resolved.refresh_from_db()
@@ -339,9 +312,7 @@ def test_a_past_due_date_refuses_the_whole_review(resolved, editor):
 
 def test_adding_a_corrective_action_with_a_past_due_date_is_refused(resolved, editor):
     with pytest.raises(ValidationError):
-        resolved.add_corrective_action(
-            by=editor, title="Late", due_date=timezone.localdate() - dt.timedelta(days=3)
-        )
+        resolved.add_corrective_action(by=editor, title="Late", due_date=timezone.localdate() - dt.timedelta(days=3))
 
 
 def test_overdue_lists_unfinished_actions_past_their_due_date(resolved, editor):
@@ -357,20 +328,14 @@ def test_overdue_lists_unfinished_actions_past_their_due_date(resolved, editor):
 
 
 def test_drill_numbers_count_up(runbook, editor):
-    first = Drill.record(
-        by=editor, runbooks=[runbook], date=timezone.localdate(), participants="a", outcome="passed"
-    )
-    second = Drill.record(
-        by=editor, runbooks=[runbook], date=timezone.localdate(), participants="b", outcome="passed"
-    )
+    first = Drill.record(by=editor, runbooks=[runbook], date=timezone.localdate(), participants="a", outcome="passed")
+    second = Drill.record(by=editor, runbooks=[runbook], date=timezone.localdate(), participants="b", outcome="passed")
     assert (first.number, second.number) == ("DR-001", "DR-002")
 
 
 def test_a_drill_adds_history_and_sets_last_drilled(runbook, editor):
     today = timezone.localdate()
-    drill = Drill.record(
-        by=editor, runbooks=[runbook], date=today, participants="Ana, Ben", outcome="passed"
-    )
+    drill = Drill.record(by=editor, runbooks=[runbook], date=today, participants="Ana, Ben", outcome="passed")
     entry = HistoryEntry.objects.get(trigger="drill")
     assert (entry.reference, entry.version, entry.runbook_id) == (drill.number, "1.0", runbook.pk)
     runbook.refresh_from_db()
@@ -378,21 +343,14 @@ def test_a_drill_adds_history_and_sets_last_drilled(runbook, editor):
 
 
 def test_a_passed_drill_does_not_request_review(runbook, editor):
-    Drill.record(
-        by=editor, runbooks=[runbook], date=timezone.localdate(), participants="a", outcome="passed"
-    )
+    Drill.record(by=editor, runbooks=[runbook], date=timezone.localdate(), participants="a", outcome="passed")
     runbook.refresh_from_db()
     assert runbook.review_requested_at is None
 
 
 def test_a_drill_with_gaps_requests_review(runbook, editor):
     drill = Drill.record(
-        by=editor,
-        runbooks=[runbook],
-        date=timezone.localdate(),
-        participants="a",
-        outcome="gaps",
-        findings="No rollback",
+        by=editor, runbooks=[runbook], date=timezone.localdate(), participants="a", outcome="gaps", findings="No rollback"
     )
     runbook.refresh_from_db()
     assert runbook.review_requested_reason.startswith(f"After {drill.number}")
@@ -401,13 +359,7 @@ def test_a_drill_with_gaps_requests_review(runbook, editor):
 def test_an_older_drill_does_not_move_last_drilled_back(runbook, editor):
     today = timezone.localdate()
     Drill.record(by=editor, runbooks=[runbook], date=today, participants="a", outcome="passed")
-    Drill.record(
-        by=editor,
-        runbooks=[runbook],
-        date=today - dt.timedelta(days=30),
-        participants="a",
-        outcome="passed",
-    )
+    Drill.record(by=editor, runbooks=[runbook], date=today - dt.timedelta(days=30), participants="a", outcome="passed")
     runbook.refresh_from_db()
     assert timezone.localtime(runbook.last_drilled_at).date() == today
 
@@ -422,25 +374,15 @@ def test_a_drill_in_the_future_is_refused(runbook, editor):
 
 def test_a_drill_with_gaps_needs_findings(runbook, editor):
     with pytest.raises(InvalidTransition):
-        Drill.record(
-            by=editor,
-            runbooks=[runbook],
-            date=timezone.localdate(),
-            participants="a",
-            outcome="gaps",
-        )
+        Drill.record(by=editor, runbooks=[runbook], date=timezone.localdate(), participants="a", outcome="gaps")
 
 
 def test_a_drill_is_audited(runbook, editor):
-    drill = Drill.record(
-        by=editor, runbooks=[runbook], date=timezone.localdate(), participants="a", outcome="passed"
-    )
+    drill = Drill.record(by=editor, runbooks=[runbook], date=timezone.localdate(), participants="a", outcome="passed")
     assert AuditEvent.objects.filter(action="drill.recorded", object_id=str(drill.pk)).exists()
 
 
 def test_time_to_acknowledge_reads_in_hours_and_minutes(make_incident):
     detected = timezone.now() - dt.timedelta(hours=3)
-    incident = make_incident(
-        detected_at=detected, acknowledged_at=detected + dt.timedelta(minutes=75, seconds=20)
-    )
+    incident = make_incident(detected_at=detected, acknowledged_at=detected + dt.timedelta(minutes=75, seconds=20))
     assert incident.time_to_acknowledge_label == "1 h 15 min"

@@ -32,11 +32,7 @@ def review_post(**extra):
 @pytest.fixture
 def read_urls(resolved):
     drill = Drill.record(
-        by=None,
-        runbooks=[resolved.runbooks.get()],
-        date=timezone.localdate(),
-        participants="a",
-        outcome="passed",
+        by=None, runbooks=[resolved.runbooks.get()], date=timezone.localdate(), participants="a", outcome="passed"
     )
     return [
         reverse("incidents:list"),
@@ -64,18 +60,10 @@ def test_anonymous_users_are_sent_to_login(client, incident):
 
 @pytest.mark.parametrize(
     "name",
-    [
-        "incidents:status",
-        "incidents:timeline_add",
-        "incidents:attach",
-        "incidents:acknowledge",
-        "incidents:action_add",
-    ],
+    ["incidents:status", "incidents:timeline_add", "incidents:attach", "incidents:acknowledge", "incidents:action_add"],
 )
 def test_viewers_cannot_act_on_an_incident(viewer_client, incident, name):
-    response = viewer_client.post(
-        reverse(name, args=[incident.number]), {"status": "resolved", "text": "x"}
-    )
+    response = viewer_client.post(reverse(name, args=[incident.number]), {"status": "resolved", "text": "x"})
     assert response.status_code == 403
     assert Incident.objects.get().status == Status.INVESTIGATING
 
@@ -108,18 +96,12 @@ def test_editor_opens_an_incident_from_the_form(editor_client, editor):
     )
     incident = Incident.objects.get()
     assert response.status_code == 302 and response["Location"] == incident.get_absolute_url()
-    assert (incident.severity, incident.commander, list(incident.services.all())) == (
-        "P0",
-        editor,
-        [service],
-    )
+    assert (incident.severity, incident.commander, list(incident.services.all())) == ("P0", editor, [service])
 
 
 def test_an_incident_detected_in_the_future_is_a_form_error(editor_client):
     future = (timezone.localtime() + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
-    response = editor_client.post(
-        reverse("incidents:create"), {"title": "x", "severity": "P1", "detected_at": future}
-    )
+    response = editor_client.post(reverse("incidents:create"), {"title": "x", "severity": "P1", "detected_at": future})
     assert response.status_code == 400
     assert "cannot be detected in the future" in response.content.decode()
     assert not Incident.objects.exists()
@@ -137,17 +119,11 @@ def test_editing_details_saves_and_audits(editor_client, incident):
     )
     assert response.status_code == 302
     incident.refresh_from_db()
-    assert (incident.title, incident.severity, incident.user_impact) == (
-        "Checkout is slow for EU",
-        "P2",
-        "EU shoppers wait 5 s.",
-    )
+    assert (incident.title, incident.severity, incident.user_impact) == ("Checkout is slow for EU", "P2", "EU shoppers wait 5 s.")
 
 
 def test_list_shows_open_incidents_first(viewer_client, make_incident, editor):
-    old_open = make_incident(
-        title="Old but open", detected_at=timezone.now() - dt.timedelta(days=10)
-    )
+    old_open = make_incident(title="Old but open", detected_at=timezone.now() - dt.timedelta(days=10))
     new_closed = make_incident(title="New and closed")
     new_closed.resolve(editor)
     page = viewer_client.get(reverse("incidents:list")).context["page"]
@@ -159,24 +135,16 @@ def test_list_filters_by_status_severity_service_and_date(viewer_client, make_in
     match = make_incident(title="match", severity="P0", services=[db])
     make_incident(title="other severity", severity="P3", services=[db])
     make_incident(title="other service", severity="P0")
-    make_incident(
-        title="too old",
-        severity="P0",
-        services=[db],
-        detected_at=timezone.now() - dt.timedelta(days=40),
-    )
+    make_incident(title="too old", severity="P0", services=[db], detected_at=timezone.now() - dt.timedelta(days=40))
     since = (timezone.localdate() - dt.timedelta(days=7)).isoformat()
     response = viewer_client.get(
-        reverse("incidents:list"),
-        {"status": "open", "severity": "P0", "service": db.pk, "since": since},
+        reverse("incidents:list"), {"status": "open", "severity": "P0", "service": db.pk, "since": since}
     )
     assert [i.pk for i in response.context["page"].object_list] == [match.pk]
 
 
 def test_bad_list_filters_are_a_400_with_a_message(viewer_client):
-    response = viewer_client.get(
-        reverse("incidents:list"), {"since": "yesterday-ish", "severity": "P9"}
-    )
+    response = viewer_client.get(reverse("incidents:list"), {"since": "yesterday-ish", "severity": "P9"})
     assert response.status_code == 400
     assert "Enter a valid date" in response.content.decode()
 
@@ -187,9 +155,7 @@ def test_list_answers_htmx_with_the_table_only(viewer_client, incident):
     assert 'id="incident-table"' in body and "<html" not in body
 
 
-def test_incident_list_query_count_is_constant(
-    viewer_client, make_incident, django_assert_max_num_queries
-):
+def test_incident_list_query_count_is_constant(viewer_client, make_incident, django_assert_max_num_queries):
     db = Service.objects.create(name="db")
     for _ in range(15):
         make_incident(services=[db])
@@ -197,13 +163,9 @@ def test_incident_list_query_count_is_constant(
         viewer_client.get(reverse("incidents:list"))
 
 
-def test_detail_query_count_is_constant(
-    viewer_client, resolved, make_runbook, editor, django_assert_max_num_queries
-):
+def test_detail_query_count_is_constant(viewer_client, resolved, make_runbook, editor, django_assert_max_num_queries):
     for n in range(10):
-        resolved.add_corrective_action(
-            by=editor, title=f"Action {n}", due_date=tomorrow(), owner=editor
-        )
+        resolved.add_corrective_action(by=editor, title=f"Action {n}", due_date=tomorrow(), owner=editor)
         TimelineEntry.objects.create(incident=resolved, author=editor, text=f"note {n}")
     with django_assert_max_num_queries(12):
         response = viewer_client.get(reverse("incidents:detail", args=[resolved.number]))
@@ -214,25 +176,19 @@ def test_detail_query_count_is_constant(
 
 
 def test_status_change_redirects_and_logs(editor_client, incident):
-    response = editor_client.post(
-        reverse("incidents:status", args=[incident.number]), {"status": "identified"}
-    )
+    response = editor_client.post(reverse("incidents:status", args=[incident.number]), {"status": "identified"})
     assert response.status_code == 302
     assert incident.timeline.filter(text="Status: Investigating → Identified").exists()
 
 
 def test_resolving_twice_is_a_409_with_a_message(editor_client, resolved):
-    response = editor_client.post(
-        reverse("incidents:status", args=[resolved.number]), {"status": "resolved"}
-    )
+    response = editor_client.post(reverse("incidents:status", args=[resolved.number]), {"status": "resolved"})
     assert response.status_code == 409
     assert f"{resolved.number} is already resolved" in response.content.decode()
 
 
 def test_an_unknown_status_is_a_400(editor_client, incident):
-    response = editor_client.post(
-        reverse("incidents:status", args=[incident.number]), {"status": "on fire"}
-    )
+    response = editor_client.post(reverse("incidents:status", args=[incident.number]), {"status": "on fire"})
     assert response.status_code == 400
 
 
@@ -249,8 +205,7 @@ def test_adding_a_note_with_htmx_returns_the_timeline(editor_client, incident):
 
 def test_adding_a_note_without_js_redirects_back(editor_client, incident):
     response = editor_client.post(
-        reverse("incidents:timeline_add", args=[incident.number]),
-        {"kind": "communication", "text": "Posted update"},
+        reverse("incidents:timeline_add", args=[incident.number]), {"kind": "communication", "text": "Posted update"}
     )
     assert response.status_code == 302 and response["Location"].endswith("#timeline")
     assert incident.timeline.filter(kind="communication", text="Posted update").exists()
@@ -258,9 +213,7 @@ def test_adding_a_note_without_js_redirects_back(editor_client, incident):
 
 def test_an_empty_note_is_a_400(editor_client, incident):
     response = editor_client.post(
-        reverse("incidents:timeline_add", args=[incident.number]),
-        {"kind": "note", "text": ""},
-        HTTP_HX_REQUEST="true",
+        reverse("incidents:timeline_add", args=[incident.number]), {"kind": "note", "text": ""}, HTTP_HX_REQUEST="true"
     )
     assert response.status_code == 400
     assert "This field is required" in response.content.decode()
@@ -268,8 +221,7 @@ def test_an_empty_note_is_a_400(editor_client, incident):
 
 def test_status_entries_cannot_be_forged_from_the_timeline_form(editor_client, incident):
     response = editor_client.post(
-        reverse("incidents:timeline_add", args=[incident.number]),
-        {"kind": "status", "text": "Resolved!"},
+        reverse("incidents:timeline_add", args=[incident.number]), {"kind": "status", "text": "Resolved!"}
     )
     assert response.status_code == 400
     assert not incident.timeline.filter(text="Resolved!").exists()
@@ -279,25 +231,19 @@ def test_status_entries_cannot_be_forged_from_the_timeline_form(editor_client, i
 
 
 def test_attaching_by_title_pins_the_version(editor_client, incident, runbook):
-    response = editor_client.post(
-        reverse("incidents:attach", args=[incident.number]), {"runbook": "checkout LATENCY"}
-    )
+    response = editor_client.post(reverse("incidents:attach", args=[incident.number]), {"runbook": "checkout LATENCY"})
     assert response.status_code == 302
     assert incident.attachments.get().revision == runbook.current_revision
 
 
 def test_attaching_an_unknown_runbook_is_a_400(editor_client, incident):
-    response = editor_client.post(
-        reverse("incidents:attach", args=[incident.number]), {"runbook": "nope"}
-    )
+    response = editor_client.post(reverse("incidents:attach", args=[incident.number]), {"runbook": "nope"})
     assert response.status_code == 400
     assert "There is no runbook called “nope”" in response.content.decode()
 
 
 def test_checklist_page_lists_the_steps(viewer_client, attached):
-    response = viewer_client.get(
-        reverse("incidents:checklist", args=[attached.incident.number, attached.runbook.slug])
-    )
+    response = viewer_client.get(reverse("incidents:checklist", args=[attached.incident.number, attached.runbook.slug]))
     body = response.content.decode()
     assert "Check the dashboard." in body and "Latency back under 300 ms" in body
     assert 'hx-trigger="every 4s' in body
@@ -305,9 +251,7 @@ def test_checklist_page_lists_the_steps(viewer_client, attached):
 
 def test_checking_a_step_with_htmx_returns_the_checklist(editor_client, attached, editor):
     url = reverse("incidents:step", args=[attached.incident.number, attached.runbook.slug])
-    response = editor_client.post(
-        url, {"step": attached.steps[0].key, "state": "done"}, HTTP_HX_REQUEST="true"
-    )
+    response = editor_client.post(url, {"step": attached.steps[0].key, "state": "done"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert f'id="status-{attached.steps[0].key}"' in response.content.decode()
     assert "Done by eddie" in response.content.decode()
@@ -318,18 +262,12 @@ def test_checking_a_step_without_js_redirects_to_the_checklist(editor_client, at
     url = reverse("incidents:step", args=[attached.incident.number, attached.runbook.slug])
     response = editor_client.post(url, {"step": attached.steps[1].key, "state": "skipped"})
     assert response.status_code == 302
-    assert response["Location"] == reverse(
-        "incidents:checklist", args=[attached.incident.number, attached.runbook.slug]
-    )
+    assert response["Location"] == reverse("incidents:checklist", args=[attached.incident.number, attached.runbook.slug])
 
 
 def test_a_deviation_without_a_note_is_a_400(editor_client, attached):
     url = reverse("incidents:step", args=[attached.incident.number, attached.runbook.slug])
-    response = editor_client.post(
-        url,
-        {"step": attached.steps[0].key, "state": "deviated", "note": " "},
-        HTTP_HX_REQUEST="true",
-    )
+    response = editor_client.post(url, {"step": attached.steps[0].key, "state": "deviated", "note": " "}, HTTP_HX_REQUEST="true")
     assert response.status_code == 400
     assert "Say what was done differently" in response.content.decode()
 
@@ -359,12 +297,7 @@ def test_reviewing_an_open_incident_is_a_409(editor_client, incident):
 
 def test_review_form_completes_the_review(editor_client, resolved, editor):
     data = review_post(
-        **{
-            "actions-0-title": "Add canary",
-            "actions-0-owner": editor.pk,
-            "actions-0-due_date": tomorrow().isoformat(),
-            "actions-0-status": "open",
-        }
+        **{"actions-0-title": "Add canary", "actions-0-owner": editor.pk, "actions-0-due_date": tomorrow().isoformat(), "actions-0-status": "open"}
     )
     response = editor_client.post(reverse("incidents:review", args=[resolved.number]), data)
     assert response.status_code == 302
@@ -375,9 +308,7 @@ def test_review_form_completes_the_review(editor_client, resolved, editor):
 
 def test_a_past_due_date_in_the_review_is_a_form_error(editor_client, resolved):
     yesterday = (timezone.localdate() - dt.timedelta(days=1)).isoformat()
-    data = review_post(
-        **{"actions-0-title": "Late", "actions-0-due_date": yesterday, "actions-0-status": "open"}
-    )
+    data = review_post(**{"actions-0-title": "Late", "actions-0-due_date": yesterday, "actions-0-status": "open"})
     response = editor_client.post(reverse("incidents:review", args=[resolved.number]), data)
     assert response.status_code == 400
     assert "is in the past" in response.content.decode()
@@ -387,9 +318,7 @@ def test_a_past_due_date_in_the_review_is_a_form_error(editor_client, resolved):
 
 def test_reviewing_twice_is_a_409(editor_client, resolved, editor):
     resolved.complete_review(editor, **review_findings())
-    response = editor_client.post(
-        reverse("incidents:review", args=[resolved.number]), review_post()
-    )
+    response = editor_client.post(reverse("incidents:review", args=[resolved.number]), review_post())
     assert response.status_code == 409
     assert "already completed" in response.content.decode()
 
@@ -397,17 +326,14 @@ def test_reviewing_twice_is_a_409(editor_client, resolved, editor):
 def test_adding_a_past_due_action_is_a_400(editor_client, resolved):
     yesterday = (timezone.localdate() - dt.timedelta(days=1)).isoformat()
     response = editor_client.post(
-        reverse("incidents:action_add", args=[resolved.number]),
-        {"title": "x", "due_date": yesterday, "status": "open"},
+        reverse("incidents:action_add", args=[resolved.number]), {"title": "x", "due_date": yesterday, "status": "open"}
     )
     assert response.status_code == 400
     assert "is in the past" in response.content.decode()
     assert not CorrectiveAction.objects.exists()
 
 
-def test_overdue_actions_show_on_the_incident_and_the_list(
-    viewer_client, resolved, editor, time_machine
-):
+def test_overdue_actions_show_on_the_incident_and_the_list(viewer_client, resolved, editor, time_machine):
     resolved.add_corrective_action(by=editor, title="Rotate keys", due_date=tomorrow())
     time_machine.move_to(timezone.now() + dt.timedelta(days=5))
     detail = viewer_client.get(reverse("incidents:detail", args=[resolved.number])).content.decode()
@@ -418,9 +344,7 @@ def test_overdue_actions_show_on_the_incident_and_the_list(
 
 def test_editor_updates_an_action_status(editor_client, resolved, editor):
     action = resolved.add_corrective_action(by=editor, title="Rotate keys", due_date=tomorrow())
-    response = editor_client.post(
-        reverse("incidents:action_status", args=[action.pk]), {"status": "done"}
-    )
+    response = editor_client.post(reverse("incidents:action_status", args=[action.pk]), {"status": "done"})
     assert response.status_code == 302
     action.refresh_from_db()
     assert action.status == "done"
@@ -428,23 +352,14 @@ def test_editor_updates_an_action_status(editor_client, resolved, editor):
 
 def test_viewers_cannot_update_action_status(viewer_client, resolved, editor):
     action = resolved.add_corrective_action(by=editor, title="Rotate keys", due_date=tomorrow())
-    assert (
-        viewer_client.post(
-            reverse("incidents:action_status", args=[action.pk]), {"status": "done"}
-        ).status_code
-        == 403
-    )
+    assert viewer_client.post(reverse("incidents:action_status", args=[action.pk]), {"status": "done"}).status_code == 403
 
 
 # --- communications ---------------------------------------------------------------
 
 
 def test_status_updates_are_filled_from_the_incident(viewer_client, make_incident):
-    incident = make_incident(
-        title="Payments down",
-        user_impact="Cards declined",
-        services=[Service.objects.create(name="payments")],
-    )
+    incident = make_incident(title="Payments down", user_impact="Cards declined", services=[Service.objects.create(name="payments")])
     body = viewer_client.get(reverse("incidents:detail", args=[incident.number])).content.decode()
     for label in ("Investigating", "Identified", "Monitoring", "Resolved"):
         assert f"Status: {label}" in body
@@ -468,20 +383,13 @@ def test_editor_records_a_drill_from_the_form(editor_client, runbook):
     )
     drill = Drill.objects.get()
     assert response.status_code == 302 and response["Location"] == drill.get_absolute_url()
-    assert HistoryEntry.objects.filter(
-        trigger="drill", reference=drill.number, runbook=runbook
-    ).exists()
+    assert HistoryEntry.objects.filter(trigger="drill", reference=drill.number, runbook=runbook).exists()
 
 
 def test_a_drill_with_gaps_but_no_findings_is_a_form_error(editor_client, runbook):
     response = editor_client.post(
         reverse("drills:create"),
-        {
-            "runbooks": runbook.slug,
-            "date": timezone.localdate().isoformat(),
-            "participants": "Ana",
-            "outcome": "gaps",
-        },
+        {"runbooks": runbook.slug, "date": timezone.localdate().isoformat(), "participants": "Ana", "outcome": "gaps"},
     )
     assert response.status_code == 400
     assert "Describe the gaps" in response.content.decode()
@@ -496,16 +404,12 @@ def test_drill_form_prefills_the_runbook(editor_client, runbook):
 # --- runbook page usage panel -------------------------------------------------------
 
 
-def test_runbook_page_lists_incidents_and_drills_newest_first(
-    viewer_client, runbook, make_incident, editor
-):
+def test_runbook_page_lists_incidents_and_drills_newest_first(viewer_client, runbook, make_incident, editor):
     older = make_incident(title="Older", detected_at=timezone.now() - dt.timedelta(days=3))
     newer = make_incident(title="Newer")
     for incident in (older, newer):
         incident.attach_runbook(runbook, by=editor)
-    drill = Drill.record(
-        by=editor, runbooks=[runbook], date=timezone.localdate(), participants="a", outcome="passed"
-    )
+    drill = Drill.record(by=editor, runbooks=[runbook], date=timezone.localdate(), participants="a", outcome="passed")
     body = viewer_client.get(runbook.get_absolute_url()).content.decode()
     assert body.index(newer.number) < body.index(older.number)
     assert drill.number in body
@@ -522,22 +426,14 @@ def test_runbook_page_query_count_does_not_grow_with_incidents(
         viewer_client.get(runbook.get_absolute_url())
     for _ in range(8):
         make_incident().attach_runbook(runbook, by=editor)
-        Drill.record(
-            by=editor,
-            runbooks=[runbook],
-            date=timezone.localdate(),
-            participants="a",
-            outcome="passed",
-        )
+        Drill.record(by=editor, runbooks=[runbook], date=timezone.localdate(), participants="a", outcome="passed")
     with django_assert_num_queries(len(few)):
         viewer_client.get(runbook.get_absolute_url())
 
 
 def test_timeline_poll_returns_only_the_entries(viewer_client, incident, editor):
     incident.add_note(by=editor, text="Teammate's note")
-    response = viewer_client.get(
-        reverse("incidents:timeline", args=[incident.number]), HTTP_HX_REQUEST="true"
-    )
+    response = viewer_client.get(reverse("incidents:timeline", args=[incident.number]), HTTP_HX_REQUEST="true")
     body = response.content.decode()
     assert 'id="timeline-entries"' in body and "Teammate&#x27;s note" in body
     assert "<form" not in body
@@ -566,9 +462,7 @@ def test_review_form_opens_for_a_resolved_incident(editor_client, resolved):
 
 def test_attaching_to_a_resolved_incident_is_a_409(editor_client, resolved, make_runbook):
     other = make_runbook()
-    response = editor_client.post(
-        reverse("incidents:attach", args=[resolved.number]), {"runbook": other.slug}
-    )
+    response = editor_client.post(reverse("incidents:attach", args=[resolved.number]), {"runbook": other.slug})
     assert response.status_code == 409
     assert "attached while it is open" in response.content.decode()
 
@@ -576,12 +470,7 @@ def test_attaching_to_a_resolved_incident_is_a_409(editor_client, resolved, make
 def test_a_drill_dated_in_the_future_is_a_form_error(editor_client, runbook):
     response = editor_client.post(
         reverse("drills:create"),
-        {
-            "runbooks": runbook.slug,
-            "date": tomorrow().isoformat(),
-            "participants": "Ana",
-            "outcome": "passed",
-        },
+        {"runbooks": runbook.slug, "date": tomorrow().isoformat(), "participants": "Ana", "outcome": "passed"},
     )
     assert response.status_code == 400
     assert "the date is in the future" in response.content.decode()
