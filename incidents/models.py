@@ -511,6 +511,13 @@ class FollowedRunbook(models.Model):
             at=timezone.now(),
         )
 
+    def _review_if_steps_diverge(self, state: str, by: Any) -> None:
+        if state in (StepState.SKIPPED, StepState.DEVIATED):
+            # feedback reads these models; imported here to keep the module graph one-way.
+            from .feedback import request_review_if_steps_diverge
+
+            request_review_if_steps_diverge(self.runbook, by=by)
+
     @staticmethod
     def _entry_text(title: str, step: Step, progress: StepProgress, undone: StepProgress | None) -> str:
         verb = _STEP_VERBS[progress.state]
@@ -559,10 +566,18 @@ class IncidentRunbook(FollowedRunbook):
             progress.save()
             text = self._entry_text(self.runbook.title, step, progress, undone)
             incident.add_entry(by, TimelineKind.STEP, text, at=progress.at)
+            self._review_if_steps_diverge(state, by)
             AuditEvent.record(
                 by, "incident.step_recorded", incident, {"runbook": self.runbook.slug, "step": step.key, "state": state}
             )
         return progress
+
+
+def open_incident_with_runbook(runbook: Runbook, *, by: Any) -> IncidentRunbook:
+    """Open an incident named after the runbook, at its severity, with the runbook attached."""
+    with transaction.atomic():
+        incident = Incident.open_incident(by=by, title=runbook.title[:200], severity=runbook.severity)
+        return incident.attach_runbook(runbook, by=by)
 
 
 class RunPurpose(models.TextChoices):
@@ -637,6 +652,7 @@ class ChecklistRun(FollowedRunbook):
             progress = self._new_progress(step, state, by=by, note=note)
             progress.run = locked
             progress.save()
+            self._review_if_steps_diverge(state, by)
         return progress
 
     def timeline(self) -> list[StepProgress]:

@@ -47,6 +47,7 @@ from .models import (
     Status,
     StepProgress,
     TimelineEntry,
+    open_incident_with_runbook,
 )
 
 LIST_PAGE_SIZE = 50
@@ -307,6 +308,19 @@ def step(request: HtmxHttpRequest, number: str, slug: str) -> HttpResponse:
     if error:
         return _refused(request, error, status=status)
     return redirect("incidents:checklist", number=number, slug=slug)
+
+
+@role_required(EDITOR)
+@require_POST
+def start_with_runbook(request: HttpRequest, slug: str) -> HttpResponse:
+    """One click from a runbook page to an open incident following it."""
+    runbook = get_object_or_404(Runbook.objects.active(), slug=slug)
+    try:
+        attachment = open_incident_with_runbook(runbook, by=request.user)
+    except InvalidTransition as refused:
+        return _refused(request, str(refused))
+    messages.success(request, f"Opened {attachment.incident.number}; rename it once you know more.")
+    return redirect("incidents:checklist", number=attachment.incident.number, slug=runbook.slug)
 
 
 # --- runbooks followed on their own ---------------------------------------
