@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from . import shapes, signals
-from .markdown import heading_titles, render
+from .markdown import render
 
 
 class Kind(models.TextChoices):
@@ -621,7 +621,7 @@ class Runbook(models.Model):
 
     def refresh_missing_sections(self) -> None:
         body = self.current_revision.body if self.current_revision else ""
-        self.missing_sections = shapes.missing_sections(self.kind, heading_titles(body))
+        self.missing_sections = shapes.missing_sections_in(self.kind, body)
 
 
 class AlertName(models.Model):

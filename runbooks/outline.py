@@ -211,8 +211,11 @@ class _Reader:
         commands: list[Command] = []
         children: list[Block] = []
         task = "task-list-item" in (li.get("class") or "")
+        # pymdownx.tasklist stashes the checkbox as raw HTML at the start of the item's text.
+        first = li.find("p")
+        leading = (li.text or "") + (first.text or "" if first is not None else "")
         checked = task and any(
-            child.tag == "input" and child.get("checked") is not None for child in li
+            "checked" in self.stash_html(m) for m in _STASH_PLACEHOLDER.finditer(leading)
         )
         # A tight item's text sits in the <li> itself; a loose item's in <p>s.
         paragraphs: list[str] = []
@@ -252,6 +255,10 @@ class _Reader:
             return None
         body = html.unescape(_TAG.sub("", code.group(2)))
         return Command(body.strip("\n"), code.group(1) or "")
+
+    def stash_html(self, match: re.Match[str]) -> str:
+        index = int(match.group(1))
+        return self.stash[index] if index < len(self.stash) else ""
 
     def raw_html(self, paragraph: etree.Element) -> bool:
         return not len(paragraph) and bool(
