@@ -16,7 +16,9 @@ _PERMALINK = "\u00b6"
 
 
 def _plain(fragment: str) -> str:
-    return " ".join(html.unescape(_TAG.sub("", fragment)).replace(_PERMALINK, "").split()).casefold()
+    return " ".join(
+        html.unescape(_TAG.sub("", fragment)).replace(_PERMALINK, "").split()
+    ).casefold()
 
 
 @register.filter

@@ -17,7 +17,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
 # A corpus runbook with a one-line shell script hundreds of characters wide.
-LONG_COMMANDS = CORPUS / "openshift-runbooks" / "cluster-network-operator" / "NorthboundStaleAlert.md"
+LONG_COMMANDS = (
+    CORPUS / "openshift-runbooks" / "cluster-network-operator" / "NorthboundStaleAlert.md"
+)
 VIEWPORTS = {"phone": (390, 844), "laptop": (1366, 900)}
 OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
 
@@ -41,13 +43,21 @@ def library(editor: Any, reviewer: Any) -> dict[str, str]:
         body=LONG_COMMANDS.read_text(),
         alert_names=["NorthboundStale"],
     )
-    incident = Incident.open_incident(by=editor, title="OVN northbound database stale on three nodes", severity="P1")
+    incident = Incident.open_incident(
+        by=editor, title="OVN northbound database stale on three nodes", severity="P1"
+    )
     attachment = incident.attach_runbook(corpus, by=editor)
     attachment.record_step(1, "done", by=editor)
     attachment.record_step(2, "deviated", by=reviewer, note="Used the 4.14 pod list instead")
-    run = ChecklistRun.start(corpus, by=editor, purpose="maintenance", title="Planned database failover")
+    run = ChecklistRun.start(
+        corpus, by=editor, purpose="maintenance", title="Planned database failover"
+    )
     drill = Drill.record(
-        by=editor, runbooks=[corpus], date=incident.detected_at.date(), participants="eddie, rhea", outcome="passed"
+        by=editor,
+        runbooks=[corpus],
+        date=incident.detected_at.date(),
+        participants="eddie, rhea",
+        outcome="passed",
     )
     return {
         "index": reverse("runbooks:index"),
@@ -79,7 +89,9 @@ def overflow(page: Any) -> int:
     return int(page.evaluate(OVERFLOW))
 
 
-def test_every_page_fits_the_screen_without_sideways_scrolling(sized_page, live_server, library, editor):
+def test_every_page_fits_the_screen_without_sideways_scrolling(
+    sized_page, live_server, library, editor
+):
     log_in(sized_page, live_server, editor)
     too_wide = {}
     for name, path in library.items():
@@ -104,7 +116,9 @@ def test_the_header_is_one_line_on_a_phone(browser, live_server, library, editor
     page = context.new_page()
     log_in(page, live_server, editor)
     page.goto(f"{live_server.url}{library['runbook']}")
-    header_height = page.evaluate("document.querySelector('.site-header').getBoundingClientRect().height")
+    header_height = page.evaluate(
+        "document.querySelector('.site-header').getBoundingClientRect().height"
+    )
     context.close()
     assert header_height <= 64
 
