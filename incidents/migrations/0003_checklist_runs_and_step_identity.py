@@ -66,7 +66,6 @@ class Migration(migrations.Migration):
             name='step_text',
             field=models.CharField(blank=True, max_length=500),
         ),
-        migrations.RunPython(identify_recorded_steps, migrations.RunPython.noop),
         migrations.AlterField(
             model_name='stepprogress',
             name='step_key',
@@ -111,4 +110,7 @@ class Migration(migrations.Migration):
             model_name='stepprogress',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('attachment__isnull', False), ('run__isnull', True)), models.Q(('attachment__isnull', True), ('run__isnull', False)), _connector='OR'), name='step_progress_in_one_checklist'),
         ),
+        # Last, so no schema change follows the data update in this transaction
+        # (PostgreSQL refuses to alter a table with pending trigger events).
+        migrations.RunPython(identify_recorded_steps, migrations.RunPython.noop),
     ]
