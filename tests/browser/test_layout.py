@@ -1,4 +1,4 @@
-"""Every main page fits phone (390 px) and laptop (1366 px) screens without sideways scrolling.
+"""Every main page fits phone (390 px) and laptop (1280 and 1366 px) screens without sideways scrolling.
 
 Long code lines and wide tables scroll inside their own box; the page itself never does.
 """
@@ -20,7 +20,7 @@ CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
 LONG_COMMANDS = (
     CORPUS / "openshift-runbooks" / "cluster-network-operator" / "NorthboundStaleAlert.md"
 )
-VIEWPORTS = {"phone": (390, 844), "laptop": (1366, 900)}
+VIEWPORTS = {"phone": (390, 844), "small-laptop": (1280, 800), "laptop": (1366, 900)}
 OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
 
 
