@@ -18,6 +18,7 @@ from .models import (
     CorrectiveAction,
     DrillOutcome,
     Incident,
+    RunPurpose,
     Status,
     StepState,
     TimelineKind,
@@ -181,7 +182,8 @@ class AttachRunbookForm(forms.Form):
 
 
 class StepForm(forms.Form):
-    step = forms.IntegerField(min_value=1)
+    # The step's key (its identity in the pinned revision), never its position.
+    step = forms.CharField(max_length=40)
     state = forms.ChoiceField(choices=StepState.choices)
     note = forms.CharField(max_length=1000, required=False)
 
@@ -191,6 +193,19 @@ class StepForm(forms.Form):
         if data.get("state") == StepState.DEVIATED and not (data.get("note") or "").strip():
             self.add_error("note", "Say what was done differently.")
         return data
+
+
+class RunStartForm(forms.Form):
+    purpose = forms.ChoiceField(choices=RunPurpose.choices, initial=RunPurpose.MAINTENANCE)
+    title = forms.CharField(max_length=200, required=False, label="What for (optional)")
+
+
+class RunDrillForm(forms.Form):
+    participants = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    outcome = forms.ChoiceField(choices=DrillOutcome.choices)
+    findings = forms.CharField(
+        max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class IncidentFilterForm(forms.Form):

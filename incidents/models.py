@@ -454,14 +454,112 @@ class StepState(models.TextChoices):
     DONE = "done", "Done"
     SKIPPED = "skipped", "Skipped"
     DEVIATED = "deviated", "Deviation"
+    UNDONE = "undone", "Undone"
 
 
-class IncidentRunbook(models.Model):
+_STEP_VERBS: dict[str, str] = {
+    StepState.DONE: "done",
+    StepState.SKIPPED: "skipped",
+    StepState.DEVIATED: "deviation",
+    StepState.UNDONE: "undone",
+}
+
+
+class FollowedRunbook(models.Model):
+    """A runbook revision followed as a checklist: inside an incident or on its own.
+
+    Progress is append-only (one StepProgress row per click, "undone" included)
+    and keyed by the step's identity (Step.key, from its text), never by its
+    position, so a change to how steps are read never re-points recorded work.
+    """
+
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="+")
+    revision = models.ForeignKey(Revision, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        abstract = True
+
+    @cached_property
+    def steps(self) -> list[Step]:
+        return parse_steps(self.revision.body)
+
+    def progress_rows(self) -> Iterable[StepProgress]:
+        raise NotImplementedError
+
+    def latest_progress(self) -> dict[str, StepProgress]:
+        """The current state of each step: its latest row, unless that row undid it."""
+        latest: dict[str, StepProgress] = {}
+        for row in sorted(self.progress_rows(), key=lambda p: (p.at, p.pk or 0)):
+            latest[row.step_key] = row
+        return {key: row for key, row in latest.items() if row.state != StepState.UNDONE}
+
+    def checklist(self) -> list[tuple[Step, StepProgress | None]]:
+        progress = self.latest_progress()
+        return [(step, progress.get(step.key)) for step in self.steps]
+
+    def current_step(self) -> Step | None:
+        """The first step nobody has dealt with yet: what the page keeps in view."""
+        progress = self.latest_progress()
+        return next((step for step in self.steps if step.key not in progress), None)
+
+    def record_step(self, ref: str | int, state: str, *, by: Any, note: str = "") -> StepProgress:
+        raise NotImplementedError
+
+    def _step(self, ref: str | int) -> Step:
+        """A step by its key (what forms send) or, for scripts, by its number."""
+        if isinstance(ref, int):
+            step = next((s for s in self.steps if s.index == ref), None)
+        else:
+            step = next((s for s in self.steps if s.key == ref), None)
+        if step is None:
+            if isinstance(ref, int):
+                raise InvalidTransition(f"This checklist has no step {ref}.")
+            raise InvalidTransition("This checklist has no such step; reload the page.")
+        return step
+
+    def _new_progress(self, step: Step, state: str, *, by: Any, note: str) -> StepProgress:
+        """Validate and build (not save) one progress row; the caller holds the parent lock."""
+        if state not in StepState.values:
+            raise InvalidTransition(f"“{state}” is not something you can do to a step.")
+        note = note.strip()
+        if state == StepState.DEVIATED and not note:
+            raise InvalidTransition("Say what was done differently when noting a deviation.")
+        current = self.latest_progress().get(step.key)
+        if state == StepState.UNDONE and current is None:
+            raise InvalidTransition(f"Step {step.index} has nothing to undo.")
+        return StepProgress(
+            step_key=step.key,
+            step_index=step.index,
+            step_text=step.text[:500],
+            state=state,
+            note=note[:1000],
+            by=saved_user(by),
+            at=timezone.now(),
+        )
+
+    def _review_if_steps_diverge(self, state: str, by: Any) -> None:
+        if state in (StepState.SKIPPED, StepState.DEVIATED):
+            # feedback reads these models; imported here to keep the module graph one-way.
+            from .feedback import request_review_if_steps_diverge
+
+            request_review_if_steps_diverge(self.runbook, by=by)
+
+    @staticmethod
+    def _entry_text(title: str, step: Step, progress: StepProgress, undone: StepProgress | None) -> str:
+        verb = _STEP_VERBS[progress.state]
+        if undone is not None:
+            verb = f"undone (was {_STEP_VERBS[undone.state]})"
+        text = f"“{title}” step {step.index} {verb}: {step.text}"
+        if progress.note:
+            text += f" — {progress.note}"
+        return text
+
+
+class IncidentRunbook(FollowedRunbook):
     """A runbook used in an incident, pinned to the revision that was current when attached."""
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="attachments")
     runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="incident_links")
-    revision = models.ForeignKey(Revision, on_delete=models.PROTECT, related_name="+")
     attached_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -474,49 +572,160 @@ class IncidentRunbook(models.Model):
     def __str__(self) -> str:
         return f"{self.incident_id} ↔ {self.runbook_id} r{self.revision_id}"
 
-    @cached_property
-    def steps(self) -> list[Step]:
-        return parse_steps(self.revision.body)
+    def progress_rows(self) -> Iterable[StepProgress]:
+        # .all() so a Prefetch("progress", ...) from the view is used.
+        return self.progress.all()
 
-    def record_step(self, index: int, state: str, *, by: Any, note: str = "") -> StepProgress:
-        """Check, skip or note a deviation on one step; each writes a timeline entry."""
-        if state not in StepState.values:
-            raise InvalidTransition(f"“{state}” is not something you can do to a step.")
-        note = note.strip()
-        if state == StepState.DEVIATED and not note:
-            raise InvalidTransition("Say what was done differently when noting a deviation.")
-        steps = {step.index: step for step in self.steps}
-        step = steps.get(index)
-        if step is None:
-            raise InvalidTransition(f"This runbook has no step {index}.")
+    def record_step(self, ref: str | int, state: str, *, by: Any, note: str = "") -> StepProgress:
+        """Check, skip, note a deviation on or undo one step; each writes a timeline entry."""
+        step = self._step(ref)
         with transaction.atomic():
             incident = self.incident._locked()
             if not incident.is_open:
                 raise InvalidTransition(
                     f"{incident.number} is {incident.get_status_display().lower()}; its checklists are closed."
                 )
-            progress, _ = StepProgress.objects.update_or_create(
-                attachment=self,
-                step_index=index,
-                defaults={"state": state, "note": note[:1000], "by": saved_user(by), "at": timezone.now()},
-            )
-            verbs: dict[str, str] = {StepState.DONE: "done", StepState.SKIPPED: "skipped", StepState.DEVIATED: "deviation"}
-            verb = verbs[state]
-            text = f"“{self.runbook.title}” step {index} {verb}: {step.text}"
-            if note:
-                text += f" — {note}"
+            self.__dict__.pop("_prefetched_objects_cache", None)
+            undone = self.latest_progress().get(step.key) if state == StepState.UNDONE else None
+            progress = self._new_progress(step, state, by=by, note=note)
+            progress.attachment = self
+            progress.save()
+            text = self._entry_text(self.runbook.title, step, progress, undone)
             incident.add_entry(by, TimelineKind.STEP, text, at=progress.at)
-            AuditEvent.record(by, "incident.step_recorded", incident, {"runbook": self.runbook.slug, "step": index, "state": state})
+            self._review_if_steps_diverge(state, by)
+            AuditEvent.record(
+                by, "incident.step_recorded", incident, {"runbook": self.runbook.slug, "step": step.key, "state": state}
+            )
         return progress
 
-    def checklist(self) -> list[tuple[Step, StepProgress | None]]:
-        # .all() so a Prefetch("progress", ...) from the view is used.
-        progress = {p.step_index: p for p in self.progress.all()}
-        return [(step, progress.get(step.index)) for step in self.steps]
+
+def open_incident_with_runbook(runbook: Runbook, *, by: Any) -> IncidentRunbook:
+    """Open an incident named after the runbook, at its severity, with the runbook attached."""
+    with transaction.atomic():
+        incident = Incident.open_incident(by=by, title=runbook.title[:200], severity=runbook.severity)
+        return incident.attach_runbook(runbook, by=by)
+
+
+class RunPurpose(models.TextChoices):
+    MAINTENANCE = "maintenance", "Planned maintenance"
+    DRILL = "drill", "Drill"
+    PRACTICE = "practice", "Practice"
+
+
+class ChecklistRunQuerySet(models.QuerySet["ChecklistRun"]):
+    def open(self) -> ChecklistRunQuerySet:
+        return self.filter(finished_at__isnull=True)
+
+
+class ChecklistRun(FollowedRunbook):
+    """A runbook followed on its own, outside any incident: planned maintenance or a drill."""
+
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="checklist_runs")
+    purpose = models.CharField(max_length=20, choices=RunPurpose.choices, default=RunPurpose.MAINTENANCE)
+    title = models.CharField(max_length=200, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    drill = models.ForeignKey("Drill", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+
+    objects = ChecklistRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} of {self.runbook_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("drills:run", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.finished_at is None
+
+    def progress_rows(self) -> Iterable[StepProgress]:
+        return self.progress.all()
+
+    @classmethod
+    def start(cls, runbook: Runbook, *, by: Any, purpose: str = RunPurpose.MAINTENANCE, title: str = "") -> ChecklistRun:
+        if purpose not in RunPurpose.values:
+            raise InvalidTransition(f"“{purpose}” is not a reason to follow a runbook.")
+        if runbook.current_revision_id is None:
+            raise InvalidTransition(f"“{runbook.title}” has no text to follow yet.")
+        with transaction.atomic():
+            run = cls.objects.create(
+                runbook=runbook,
+                revision_id=runbook.current_revision_id,
+                purpose=purpose,
+                title=title.strip()[:200],
+                started_by=saved_user(by),
+            )
+            AuditEvent.record(by, "runbook.followed", runbook, {"run": run.pk, "purpose": purpose})
+        return run
+
+    def _locked(self) -> ChecklistRun:
+        return ChecklistRun.objects.select_for_update().get(pk=self.pk)
+
+    def record_step(self, ref: str | int, state: str, *, by: Any, note: str = "") -> StepProgress:
+        step = self._step(ref)
+        with transaction.atomic():
+            locked = self._locked()
+            if not locked.is_open:
+                raise InvalidTransition("This run is finished; its checklist is closed.")
+            self.__dict__.pop("_prefetched_objects_cache", None)
+            progress = self._new_progress(step, state, by=by, note=note)
+            progress.run = locked
+            progress.save()
+            self._review_if_steps_diverge(state, by)
+        return progress
+
+    def timeline(self) -> list[StepProgress]:
+        """Every click on this run's steps, oldest first: the run's timeline (undos included)."""
+        return sorted(self.progress_rows(), key=lambda p: (p.at, p.pk or 0))
+
+    def finish(self, *, by: Any) -> None:
+        with transaction.atomic():
+            locked = self._locked()
+            if not locked.is_open:
+                raise InvalidTransition("This run is already finished.")
+            locked.finished_at = timezone.now()
+            locked.save(update_fields=["finished_at"])
+            AuditEvent.record(by, "runbook.run_finished", self.runbook, {"run": self.pk})
+        self.finished_at = locked.finished_at
+
+    def record_drill(self, *, by: Any, participants: str, outcome: str, findings: str = "") -> Drill:
+        """Record this run as a drill of its runbook (and finish the run)."""
+        with transaction.atomic():
+            locked = self._locked()
+            if locked.drill_id is not None:
+                raise InvalidTransition("This run was already recorded as a drill.")
+            drill = Drill.record(
+                by=by,
+                runbooks=[self.runbook],
+                date=timezone.localdate(),
+                participants=participants,
+                outcome=outcome,
+                findings=findings,
+            )
+            locked.drill = drill
+            locked.finished_at = locked.finished_at or timezone.now()
+            locked.save(update_fields=["drill", "finished_at"])
+        self.drill, self.finished_at = drill, locked.finished_at
+        return drill
 
 
 class StepProgress(models.Model):
-    attachment = models.ForeignKey(IncidentRunbook, on_delete=models.CASCADE, related_name="progress")
+    """One thing done to a step, append-only: the latest row per step is its state."""
+
+    attachment = models.ForeignKey(
+        IncidentRunbook, null=True, blank=True, on_delete=models.CASCADE, related_name="progress"
+    )
+    run = models.ForeignKey(ChecklistRun, null=True, blank=True, on_delete=models.CASCADE, related_name="progress")
+    step_key = models.CharField(max_length=40)
+    step_text = models.CharField(max_length=500, blank=True)
+    # The step's number when it was recorded; for display only, never for matching.
     step_index = models.PositiveIntegerField()
     state = models.CharField(max_length=10, choices=StepState.choices)
     note = models.CharField(max_length=1000, blank=True)
@@ -524,8 +733,14 @@ class StepProgress(models.Model):
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["step_index"]
-        constraints = [models.UniqueConstraint(fields=["attachment", "step_index"], name="unique_step_progress")]
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(attachment__isnull=False, run__isnull=True)
+                | models.Q(attachment__isnull=True, run__isnull=False),
+                name="step_progress_in_one_checklist",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"step {self.step_index} {self.state}"

@@ -10,6 +10,7 @@ urlpatterns = [
     path("actions/", views.action_list, name="actions"),
     path("actions/<int:pk>/status/", views.action_status, name="action_status"),
     path("runbook-suggestions/", views.runbook_suggestions, name="runbook_suggestions"),
+    path("start/<slug:slug>/", views.start_with_runbook, name="start_with_runbook"),
     path("<slug:number>/", views.incident_detail, name="detail"),
     path("<slug:number>/edit/", views.incident_edit, name="edit"),
     path("<slug:number>/timeline/", views.timeline, name="timeline"),

@@ -8,9 +8,11 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from runbooks.models import Runbook
 from runbooks.request_types import HtmxHttpRequest
 from runbooks.roles import EDITOR, VIEWER, role_required
 from search.engine import search
@@ -28,6 +30,8 @@ from .forms import (
     IncidentFilterForm,
     IncidentForm,
     ReviewForm,
+    RunDrillForm,
+    RunStartForm,
     StatusForm,
     StepForm,
     TimelineEntryForm,
@@ -35,14 +39,17 @@ from .forms import (
 from .models import (
     REVIEW_FIELDS,
     ActionStatus,
+    ChecklistRun,
     CorrectiveAction,
     Drill,
+    FollowedRunbook,
     Incident,
     IncidentRunbook,
     InvalidTransition,
     Status,
     StepProgress,
     TimelineEntry,
+    open_incident_with_runbook,
 )
 
 LIST_PAGE_SIZE = 50
@@ -284,42 +291,164 @@ def _attachment(number: str, slug: str) -> IncidentRunbook:
     )
 
 
+def _checklist_context(followed: FollowedRunbook, **extra: Any) -> dict[str, Any]:
+    rows = followed.checklist()
+    return {
+        "rows": rows,
+        "current": next((step for step, progress in rows if progress is None), None),
+        "runbook_url": followed.runbook.get_absolute_url(),
+        **extra,
+    }
+
+
+def _incident_checklist_context(attachment: IncidentRunbook, error: str = "") -> dict[str, Any]:
+    incident = attachment.incident
+    slug = attachment.runbook.slug
+    return _checklist_context(
+        attachment,
+        attachment=attachment,
+        incident=incident,
+        is_open=incident.is_open,
+        closed_message=f"{incident.number} is {incident.get_status_display().lower()}; the checklist is read-only.",
+        step_url=reverse("incidents:step", args=[incident.number, slug]),
+        poll_url=reverse("incidents:checklist", args=[incident.number, slug]),
+        timeline_url=f"{incident.get_absolute_url()}#timeline",
+        checklist_error=error,
+    )
+
+
 @role_required(VIEWER)
 @require_GET
 def checklist(request: HtmxHttpRequest, number: str, slug: str) -> HttpResponse:
     attachment = _attachment(number, slug)
-    context = {"attachment": attachment, "incident": attachment.incident, "rows": attachment.checklist()}
-    template = "incidents/checklist.html#checklist" if request.htmx else "incidents/checklist.html"
+    context = _incident_checklist_context(attachment)
+    template = "incidents/_checklist.html#updates" if request.htmx else "incidents/checklist.html"
     return render(request, template, context)
+
+
+def _record_step(request: HtmxHttpRequest, followed: FollowedRunbook) -> tuple[str, int]:
+    """Apply the step form to a checklist: ("", 200), or why it was refused with 400 or 409."""
+    form = StepForm(request.POST)
+    if not form.is_valid():
+        return " ".join(str(e) for errors in form.errors.values() for e in errors), 400
+    data = form.cleaned_data
+    try:
+        followed.record_step(data["step"], data["state"], by=request.user, note=data["note"])
+    except InvalidTransition as refused:
+        return str(refused), 409
+    return "", 200
 
 
 @role_required(EDITOR)
 @require_POST
 def step(request: HtmxHttpRequest, number: str, slug: str) -> HttpResponse:
-    attachment = _attachment(number, slug)
-    form = StepForm(request.POST)
-    error = ""
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            attachment.record_step(data["step"], data["state"], by=request.user, note=data["note"])
-        except InvalidTransition as refused:
-            error = str(refused)
-    else:
-        error = " ".join(str(e) for errors in form.errors.values() for e in errors)
-    status = 409 if error and form.is_valid() else 400 if error else 200
+    error, status = _record_step(request, _attachment(number, slug))
     if request.htmx:
-        attachment = _attachment(number, slug)
-        context = {
-            "attachment": attachment,
-            "incident": attachment.incident,
-            "rows": attachment.checklist(),
-            "checklist_error": error,
-        }
-        return render(request, "incidents/checklist.html#checklist", context, status=status)
+        context = _incident_checklist_context(_attachment(number, slug), error)
+        return render(request, "incidents/_checklist.html#updates", context, status=status)
     if error:
         return _refused(request, error, status=status)
     return redirect("incidents:checklist", number=number, slug=slug)
+
+
+@role_required(EDITOR)
+@require_POST
+def start_with_runbook(request: HttpRequest, slug: str) -> HttpResponse:
+    """One click from a runbook page to an open incident following it."""
+    runbook = get_object_or_404(Runbook.objects.active(), slug=slug)
+    try:
+        attachment = open_incident_with_runbook(runbook, by=request.user)
+    except InvalidTransition as refused:
+        return _refused(request, str(refused))
+    messages.success(request, f"Opened {attachment.incident.number}; rename it once you know more.")
+    return redirect("incidents:checklist", number=attachment.incident.number, slug=runbook.slug)
+
+
+# --- runbooks followed on their own ---------------------------------------
+
+
+def _run(pk: int) -> ChecklistRun:
+    return get_object_or_404(
+        ChecklistRun.objects.select_related(
+            "runbook", "revision", "started_by", "drill"
+        ).prefetch_related(
+            Prefetch("progress", queryset=StepProgress.objects.select_related("by"))
+        ),
+        pk=pk,
+    )
+
+
+def _run_context(run: ChecklistRun, error: str = "") -> dict[str, Any]:
+    return _checklist_context(
+        run,
+        run=run,
+        is_open=run.is_open,
+        closed_message="This run is finished; the checklist is read-only.",
+        step_url=reverse("drills:run_step", args=[run.pk]),
+        poll_url=reverse("drills:run", args=[run.pk]),
+        timeline_url="#run-timeline",
+        checklist_error=error,
+    )
+
+
+@role_required(EDITOR)
+@require_POST
+def run_start(request: HttpRequest, slug: str) -> HttpResponse:
+    runbook = get_object_or_404(Runbook.objects.active(), slug=slug)
+    form = RunStartForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, "Pick why you are following this runbook.", status=400)
+    try:
+        run = ChecklistRun.start(runbook, by=request.user, **form.cleaned_data)
+    except InvalidTransition as refused:
+        return _refused(request, str(refused))
+    return redirect(run)
+
+
+@role_required(VIEWER)
+@require_GET
+def run_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    run = _run(pk)
+    if request.htmx:
+        return render(request, "incidents/_checklist.html#updates", _run_context(run))
+    context = {**_run_context(run), "drill_form": RunDrillForm()}
+    return render(request, "incidents/run.html", context)
+
+
+@role_required(EDITOR)
+@require_POST
+def run_step(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    error, status = _record_step(request, _run(pk))
+    if request.htmx:
+        return render(
+            request,
+            "incidents/_checklist.html#updates",
+            _run_context(_run(pk), error),
+            status=status,
+        )
+    if error:
+        return _refused(request, error, status=status)
+    return redirect("drills:run", pk=pk)
+
+
+@role_required(EDITOR)
+@require_POST
+def run_finish(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _run(pk)
+    form = RunDrillForm(request.POST) if "record_drill" in request.POST else None
+    if form is not None and not form.is_valid():
+        message = "; ".join(" ".join(str(e) for e in errors) for errors in form.errors.values())
+        return _refused(request, message, status=400)
+    try:
+        if form is not None:
+            drill = run.record_drill(by=request.user, **form.cleaned_data)
+            messages.success(request, f"Recorded {drill.number} from this run.")
+            return redirect(drill)
+        run.finish(by=request.user)
+    except InvalidTransition as refused:
+        return _refused(request, str(refused))
+    messages.success(request, "Run finished.")
+    return redirect(run)
 
 
 @role_required(EDITOR)

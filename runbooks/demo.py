@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
@@ -241,53 +242,95 @@ def ensure_users() -> dict[str, Any]:
     return users
 
 
-def seed(count: int, *, detailed_limit: int = 300) -> int:
-    """Create `count` demo runbooks (skipping slugs that exist). Returns how many were created."""
+def seed(count: int, *, detailed_limit: int = 300, with_usage: bool = False) -> int:
+    """Create `count` demo runbooks (skipping slugs that exist). Returns how many were created.
+
+    With `with_usage`, a few demo incidents and drills use them (what `seed_demo` loads).
+    """
     users = ensure_users()
     teams = {name: Team.objects.get_or_create(name=name)[0] for name in TEAMS}
     specs = build_specs(count)
     existing = set(Runbook.objects.filter(slug__in=[s.slug for s in specs]).values_list("slug", flat=True))
     specs = [s for s in specs if s.slug not in existing]
     if count <= detailed_limit:
-        for n, spec in enumerate(specs):
-            _seed_detailed(spec, n, users, teams)
+        detailed = [_seed_detailed(spec, n, users, teams) for n, spec in enumerate(specs)]
+        if with_usage:
+            _seed_usage(detailed, users)
     else:
         _seed_bulk(specs, users, teams)
     return len(specs)
 
 
-def _seed_detailed(spec: DemoRunbook, n: int, users: dict[str, Any], teams: dict[str, Team]) -> None:
+def _seed_detailed(spec: DemoRunbook, n: int, users: dict[str, Any], teams: dict[str, Team]) -> Runbook:
     editors = [users["eddie.editor"], users["omar.oncall"], users["rhea.reviewer"]]
     now = timezone.now()
+    # A spread of review states so the dashboard and reminders have something to show;
+    # every version is dated before the sign-off that approves it.
+    reviewed = now - dt.timedelta(days=(n * 7) % 120)
+    reviewed_day = timezone.localdate(reviewed)
     with transaction.atomic():
         runbook = Runbook.create_with_revision(
             author=editors[n % 3], body=spec.body, change_summary="First version, written after the last incident",
             title=spec.title, slug=spec.slug, kind=spec.kind, category=spec.category, severity=spec.severity,
             summary=spec.summary, audience=spec.audience, owner=editors[n % 2], team=teams[spec.team],
             review_cadence=spec.cadence, alert_names=[spec.alert] if spec.alert else [],
-            services=[spec.service], tags=list(spec.tags),
+            services=[spec.service], tags=list(spec.tags), history_date=reviewed_day - dt.timedelta(days=30),
         )
         extra = spec.body + f"\n## Related\n\n- Dashboard: Grafana › {spec.service}\n"
-        runbook.add_revision(author=editors[(n + 1) % 3], body=extra, change_summary="Link the service dashboard")
+        runbook.add_revision(
+            author=editors[(n + 1) % 3], body=extra, change_summary="Link the service dashboard",
+            history_date=reviewed_day - dt.timedelta(days=20),
+        )
         if n % 2 == 0:
             runbook.add_revision(
                 author=editors[(n + 2) % 3],
                 body=extra.replace("15 minutes", "30 minutes"),
-                change_summary="Longer soak time after INC review",
-                reference=f"INC-2026-{n + 1:04d}",
-                trigger=HistoryTrigger.INCIDENT,
+                change_summary="Longer soak time: 15 minutes hid a slow regression",
+                history_date=reviewed_day - dt.timedelta(days=10),
             )
-        # A spread of review states so the dashboard and reminders have something to show.
-        reviewed = now - dt.timedelta(days=(n * 7) % 120)
         Runbook.objects.filter(pk=runbook.pk).update(
             last_reviewed_at=reviewed,
             last_reviewed_by=users["rhea.reviewer"],
             next_review_due=reviewed + CADENCE_DELTAS[spec.cadence],
         )
         HistoryEntry.objects.create(
-            runbook=runbook, date=timezone.localdate(reviewed), trigger=HistoryTrigger.REVIEW,
+            runbook=runbook, date=reviewed_day, trigger=HistoryTrigger.REVIEW,
             summary="Reviewed: still accurate", reviewer=users["rhea.reviewer"].get_username(),
             reviewer_user=users["rhea.reviewer"], version=runbook.version,
+        )
+    return runbook
+
+
+DEMO_INCIDENTS = 6
+DEMO_DRILLS = 3
+
+
+def _seed_usage(runbooks: list[Runbook], users: dict[str, Any]) -> None:
+    """A few real incidents and drills that used demo runbooks, through the incidents app's own actions.
+
+    Their history rows name records that exist (INC-…, DR-…), so the document
+    history links to them. Demo data is the one place the library reaches into
+    the incidents app, by app label, so the library's code never depends on it.
+    """
+    if not apps.is_installed("incidents"):
+        return
+    incident_model = apps.get_model("incidents", "Incident")
+    drill_model = apps.get_model("incidents", "Drill")
+    oncall = users["omar.oncall"]
+    followed = [r for r in runbooks if r.kind == "incident"][:DEMO_INCIDENTS]
+    for n, runbook in enumerate(followed):
+        incident = incident_model.open_incident(
+            by=oncall, title=f"{runbook.title}: alert fired in production", severity=runbook.severity
+        )
+        attachment = incident.attach_runbook(runbook, by=oncall)
+        for step in attachment.steps[: 2 + n % 3]:
+            attachment.record_step(step.key, "done", by=oncall)
+        if n % 2 == 0:
+            incident.resolve(oncall, resolution="Followed the runbook; service recovered.")
+    for runbook in runbooks[:DEMO_DRILLS]:
+        drill_model.record(
+            by=users["eddie.editor"], runbooks=[runbook], date=timezone.localdate(),
+            participants="eddie.editor, omar.oncall", outcome="passed",
         )
 
 

@@ -21,6 +21,8 @@ import markdown
 from bleach.css_sanitizer import CSSSanitizer
 from bleach.html5lib_shim import Filter, getTreeWalker  # type: ignore[attr-defined]  # bleach's vendored html5lib; stubs omit these re-exports
 from bleach.sanitizer import Cleaner
+from markdown.extensions import Extension
+from markdown.preprocessors import Preprocessor
 
 __all__ = [
     "ALLOWED_ATTRIBUTES",
@@ -29,6 +31,8 @@ __all__ = [
     "ALLOWED_TAGS",
     "Rendered",
     "heading_titles",
+    "is_pathological",
+    "parser",
     "render",
     "render_markdown",
 ]
@@ -307,17 +311,57 @@ _CLEANER.parser.tags = ALLOWED_TAGS | _DROP_WITH_CONTENT  # type: ignore[assignm
 # Markdown
 # ---------------------------------------------------------------------------
 
+_FENCE_LINE = re.compile(r"^[ \t]*(`{3,}|~{3,})(.*)$")
+
+
+class _FenceSpacing(Preprocessor):
+    """Separates fences from the prose around them by a blank line.
+
+    Runbooks written for GitHub put a fence right under its introducing line
+    ("Check the pods:\n```shell"); GitHub shows a code block there, while
+    Python-Markdown only starts one after a blank line and would show the
+    command as inline text.
+    """
+
+    def run(self, lines: list[str]) -> list[str]:
+        out: list[str] = []
+        fence = ""
+        for line in lines:
+            match = _FENCE_LINE.match(line)
+            if fence:
+                out.append(line)
+                closes = match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence)
+                if closes and match and not match.group(2).strip():
+                    fence = ""
+                    out.append("")
+                continue
+            # A backtick fence's info string never holds a backtick: "```x``` y" is inline code.
+            if match and not (match.group(1)[0] == "`" and "`" in match.group(2)):
+                if out and out[-1].strip():
+                    out.append("")
+                fence = match.group(1)
+            out.append(line)
+        return out
+
+
+class _FenceSpacingExtension(Extension):
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 - Python-Markdown's API name
+        # Before superfences' own preprocessor (25).
+        md.preprocessors.register(_FenceSpacing(md), "fence-spacing", 28)
+
+
 # nl2br and attr_list are intentionally NOT enabled (attr_list lets authors set
 # arbitrary attributes). superfences is used for fenced code because, unlike
 # the stock fenced_code extension, it also handles fences nested in list items
 # ("1. Run:\n\n    ```bash ..."), which is how runbook steps are written.
-_EXTENSIONS = [
+_EXTENSIONS: list[str | Extension] = [
     "tables",
     "sane_lists",
     "pymdownx.highlight",
     "pymdownx.superfences",
     "pymdownx.tasklist",
     "toc",
+    _FenceSpacingExtension(),
 ]
 _BASE_CONFIG = {
     "pymdownx.highlight": {"use_pygments": False},
@@ -397,6 +441,20 @@ def _is_pathological(text: str) -> bool:
         sum(block.count(marker) for marker in _INLINE_MARKERS) > MAX_INLINE_MARKERS_PER_BLOCK
         for block in _BLOCK_BREAK.split(text)
     )
+
+
+def is_pathological(text: str) -> bool:
+    """Whether rendering shows ``text`` as preformatted instead of parsing it (see above)."""
+    return _is_pathological(text)
+
+
+def parser(*extensions: Extension) -> markdown.Markdown:
+    """A fresh Markdown instance that parses exactly like rendering, plus ``extensions``.
+
+    The outline (runbooks.outline) reads the element tree this builds, so
+    sections and steps are what the page shows.
+    """
+    return markdown.Markdown(extensions=[*_EXTENSIONS, *extensions], extension_configs=cast(Any, _TITLES_CONFIG))
 
 
 def render_markdown(text: str) -> str:

@@ -21,7 +21,7 @@ from django.utils.text import slugify
 
 from . import review_policy, shapes, signals
 from .append_only import AppendOnlyModel
-from .markdown import Rendered, heading_titles, render
+from .markdown import Rendered, render
 
 # Re-exported: the library's models module is where callers look for them.
 from .review_policy import CADENCE_DELTAS as CADENCE_DELTAS
@@ -871,7 +871,7 @@ class Runbook(models.Model):
 
     def refresh_missing_sections(self) -> None:
         body = self.current_revision.body if self.current_revision else ""
-        self.missing_sections = shapes.missing_sections(self.kind, heading_titles(body))
+        self.missing_sections = shapes.missing_sections_in(self.kind, body)
 
 
 # What update_details() may write: the runbook's own columns, not its bookkeeping.

@@ -2,10 +2,12 @@
 
 A required section may be satisfied by any of several heading words
 ("Rollback" or "Escalation"), matched case-insensitively against the headings
-of the markdown body.
+of the markdown body, as its outline (runbooks.outline) reads them.
 """
 
 from dataclasses import dataclass
+
+from .outline import outline
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,13 @@ REQUIRED_SECTIONS: dict[str, tuple[RequiredSection, ...]] = {
 def missing_sections(kind: str, headings: list[str]) -> list[str]:
     lowered = [heading.lower() for heading in headings]
     return [s.label for s in REQUIRED_SECTIONS.get(kind, ()) if not s.is_present(lowered)]
+
+
+def missing_sections_in(kind: str, text: str) -> list[str]:
+    """The required sections a markdown body lacks, read from its outline (runbooks.outline)."""
+    if kind not in REQUIRED_SECTIONS:
+        return []
+    return missing_sections(kind, outline(text).headings)
 
 
 TEMPLATES: dict[str, str] = {

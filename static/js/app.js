@@ -53,11 +53,12 @@
     if (event.target.closest("[data-print]")) window.print();
   });
 
-  // A polling panel that holds a form must not be swapped under someone typing a note.
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    const panel = event.detail.elt.closest("[data-poll-pauses-while-typing]");
-    if (panel && event.detail.elt === panel && panel.contains(document.activeElement)) {
-      event.preventDefault();
+  // A step form clears its note once the server accepted it; other steps' notes stay as typed.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    const form = event.detail.elt;
+    if (form.matches && form.matches("[data-step-form]") && event.detail.successful) {
+      const note = form.querySelector("input[name=note]");
+      if (note && document.activeElement !== note) note.value = "";
     }
   });
 

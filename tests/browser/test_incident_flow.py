@@ -20,13 +20,13 @@ def test_incident_flow_from_opening_to_runbook_history(login, editor, live_serve
     page.get_by_role("button", name="Attach").click()
     page.get_by_role("link", name="Follow").click()
 
-    first = page.locator('.checklist-step[data-step="1"]')
+    first = page.locator(".checklist-step").nth(0)
     first.get_by_role("button", name="Done").click()
-    page.wait_for_selector('.checklist-step[data-step="1"].step-done')
-    second = page.locator('.checklist-step[data-step="2"]')
+    first.locator('[data-state="done"]').wait_for()
+    second = page.locator(".checklist-step").nth(1)
     second.get_by_role("button", name="Done").click()
-    page.wait_for_selector('.checklist-step[data-step="2"].step-done')
-    assert "Done by eddie" in page.locator('.checklist-step[data-step="2"]').inner_text()
+    second.locator('[data-state="done"]').wait_for()
+    assert "Done by eddie" in second.inner_text()
 
     page.get_by_role("link", name=f"Back to {number}").click()
     timeline = page.locator("#timeline").inner_text()

@@ -199,10 +199,11 @@ def test_a_step_that_does_not_exist_is_refused(attached, editor):
         attached.record_step(99, "done", by=editor)
 
 
-def test_changing_a_step_updates_its_state_and_logs_again(attached, editor, reviewer):
+def test_changing_a_step_keeps_the_earlier_record_and_logs_again(attached, editor, reviewer):
     attached.record_step(1, "skipped", by=editor)
     attached.record_step(1, "done", by=reviewer)
-    progress = StepProgress.objects.get()
+    assert list(StepProgress.objects.values_list("state", flat=True)) == ["skipped", "done"]
+    _, progress = IncidentRunbook.objects.get(pk=attached.pk).checklist()[0]
     assert (progress.state, progress.by) == ("done", reviewer)
     assert TimelineEntry.objects.filter(kind="step").count() == 2
 
@@ -215,6 +216,7 @@ def test_checklist_pairs_every_step_with_its_progress(attached, editor):
         (2, True),
         (3, False),
         (4, False),
+        (5, False),
     ]
 
 

@@ -396,23 +396,23 @@ def test_checklist_page_lists_the_steps(viewer_client, attached):
 
 def test_checking_a_step_with_htmx_returns_the_checklist(editor_client, attached, editor):
     url = reverse("incidents:step", args=[attached.incident.number, attached.runbook.slug])
-    response = editor_client.post(url, {"step": 1, "state": "done"}, HTTP_HX_REQUEST="true")
+    response = editor_client.post(url, {"step": attached.steps[0].key, "state": "done"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
-    assert 'id="checklist"' in response.content.decode()
+    assert f'id="status-{attached.steps[0].key}"' in response.content.decode()
     assert "Done by eddie" in response.content.decode()
     assert StepProgress.objects.get().by == editor
 
 
 def test_checking_a_step_without_js_redirects_to_the_checklist(editor_client, attached):
     url = reverse("incidents:step", args=[attached.incident.number, attached.runbook.slug])
-    response = editor_client.post(url, {"step": 2, "state": "skipped"})
+    response = editor_client.post(url, {"step": attached.steps[1].key, "state": "skipped"})
     assert response.status_code == 302
     assert response["Location"] == reverse("incidents:checklist", args=[attached.incident.number, attached.runbook.slug])
 
 
 def test_a_deviation_without_a_note_is_a_400(editor_client, attached):
     url = reverse("incidents:step", args=[attached.incident.number, attached.runbook.slug])
-    response = editor_client.post(url, {"step": 1, "state": "deviated", "note": " "}, HTTP_HX_REQUEST="true")
+    response = editor_client.post(url, {"step": attached.steps[0].key, "state": "deviated", "note": " "}, HTTP_HX_REQUEST="true")
     assert response.status_code == 400
     assert "Say what was done differently" in response.content.decode()
 
@@ -420,7 +420,7 @@ def test_a_deviation_without_a_note_is_a_400(editor_client, attached):
 def test_checking_a_step_on_a_resolved_incident_is_a_409(editor_client, resolved):
     attachment = resolved.attachments.get()
     url = reverse("incidents:step", args=[resolved.number, attachment.runbook.slug])
-    response = editor_client.post(url, {"step": 1, "state": "done"})
+    response = editor_client.post(url, {"step": attachment.steps[0].key, "state": "done"})
     assert response.status_code == 409
 
 

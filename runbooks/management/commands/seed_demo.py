@@ -19,7 +19,7 @@ class Command(BaseCommand):
         if options["if_empty"] and Runbook.objects.exists():
             self.stdout.write("The library already has runbooks; demo data not loaded.")
         else:
-            created = seed(count)
+            created = seed(count, with_usage=True)
             self.stdout.write(self.style.SUCCESS(f"Demo library: {created} runbooks created."))
         self.stdout.write("Demo users (username / password / role):")
         for username, role, password in DEMO_USERS:
