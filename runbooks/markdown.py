@@ -55,6 +55,11 @@ __all__ = [
 # revisions up to this version.
 SANITIZER_POLICY_VERSION = 1
 
+
+def current_policy_version() -> int:
+    """The default for a new revision's policy stamp (a callable, so a bump needs no migration)."""
+    return SANITIZER_POLICY_VERSION
+
 ALLOWED_TAGS: frozenset[str] = frozenset(
     {
         "h1",

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from . import shapes, signals
-from .markdown import heading_titles, render
+from .markdown import current_policy_version, heading_titles, render
 
 
 class Kind(models.TextChoices):
@@ -652,6 +652,8 @@ class Revision(models.Model):
     body = models.TextField(blank=True)
     body_html = models.TextField(blank=True, editable=False)
     toc = models.JSONField(default=list, blank=True, editable=False)
+    # The sanitiser policy body_html was rendered under; `manage.py rerender` brings older rows up to date.
+    rendered_policy = models.PositiveSmallIntegerField(default=current_policy_version, editable=False)
     change_summary = models.CharField(max_length=300, blank=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions"

@@ -19,7 +19,10 @@ def _fresh_answer():
 
 
 def _down(error: str):
-    return mock.patch("fixit_runbooks.health.check_broker", return_value={"ok": False, "transport": "redis", "error": error})
+    return mock.patch(
+        "fixit_runbooks.health.check_broker",
+        return_value={"ok": False, "transport": "redis", "error": error},
+    )
 
 
 def test_anonymous_callers_see_ok_or_degraded_per_component_only(client):
@@ -66,7 +69,9 @@ def test_database_down_is_503(client):
 
 def test_the_answer_is_kept_for_a_few_seconds(client, settings):
     settings.HEALTH_CACHE_SECONDS = 60
-    with mock.patch("fixit_runbooks.health.check_database", return_value={"ok": True, "vendor": "x"}) as check:
+    with mock.patch(
+        "fixit_runbooks.health.check_database", return_value={"ok": True, "vendor": "x"}
+    ) as check:
         client.get("/healthz")
         client.get("/healthz")
     assert check.call_count == 1

@@ -69,12 +69,17 @@ def test_a_failed_login_is_in_the_audit_trail(viewer):
 
 def test_a_failed_login_is_logged(viewer, caplog):
     Client().post("/login/", WRONG)
-    assert any("login failed" in record.getMessage() and "'vera'" in record.getMessage() for record in caplog.records)
+    assert any(
+        "login failed" in record.getMessage() and "'vera'" in record.getMessage()
+        for record in caplog.records
+    )
 
 
 def test_an_idle_session_is_logged_out(viewer_client, settings):
     url = reverse("runbooks:index")
-    with time_machine.travel(dt.datetime.now(tz=dt.UTC) + dt.timedelta(seconds=settings.SESSION_IDLE_TIMEOUT + 60)):
+    with time_machine.travel(
+        dt.datetime.now(tz=dt.UTC) + dt.timedelta(seconds=settings.SESSION_IDLE_TIMEOUT + 60)
+    ):
         response = viewer_client.get(url)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))

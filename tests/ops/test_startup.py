@@ -15,9 +15,15 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def run_python(tmp_path: Path, code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    keep = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}}
+    keep = {
+        k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}
+    }
     base = {"DJANGO_SETTINGS_MODULE": "fixit_runbooks.settings", "FIXIT_VAR_DIR": str(tmp_path)}
-    production = {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HOSTS": "runbooks.example.com"}
+    production = {
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "ALLOWED_HOSTS": "runbooks.example.com",
+    }
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=REPO,
@@ -90,14 +96,20 @@ def test_single_sign_on_configured_adds_its_login_route(tmp_path):
         "OIDC_OP_USER_ENDPOINT": "https://sso.example.com/userinfo",
         "OIDC_OP_JWKS_ENDPOINT": "https://sso.example.com/jwks",
     }
-    out = _setting(tmp_path, "__import__('django.urls').urls.reverse('oidc_authentication_init')", **oidc)
+    out = _setting(
+        tmp_path, "__import__('django.urls').urls.reverse('oidc_authentication_init')", **oidc
+    )
     assert out == "/oidc/authenticate/"
 
 
 @pytest.fixture
 def console_output():
     """What the console log handler writes, as text."""
-    handler = next(h for h in logging.getLogger().handlers if any(type(f).__name__ == "ClientErrorsOneLine" for f in h.filters))
+    handler = next(
+        h
+        for h in logging.getLogger().handlers
+        if any(type(f).__name__ == "ClientErrorsOneLine" for f in h.filters)
+    )
     stream = io.StringIO()
     previous = handler.setStream(stream)
     yield stream
