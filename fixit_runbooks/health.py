@@ -50,8 +50,12 @@ def check_database() -> dict[str, Any]:
     return {"ok": True, "vendor": connection.vendor}
 
 
+def broker_url() -> str:
+    return str(celery_app.conf.broker_url)
+
+
 def check_broker() -> dict[str, Any]:
-    url = celery_app.conf.broker_url
+    url = broker_url()
     transport = url.split("://", 1)[0]
     timeout = settings.HEALTH_CHECK_TIMEOUT
     try:
