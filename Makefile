@@ -27,14 +27,10 @@ migrate: install
 demo: migrate
 	$(RUN_ENV) $(PY) manage.py seed_demo --if-empty
 
-# Web (gunicorn + whitenoise), Celery worker and beat; Ctrl-C stops all three.
+# Web (gunicorn + whitenoise), Celery worker and beat; Ctrl-C or SIGTERM stops all three.
 run: demo
 	@echo "FixIt Runbooks: http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
-	@trap 'kill 0' EXIT INT TERM; \
-	$(RUN_ENV) $(BIN)/celery -A fixit_runbooks worker --loglevel=INFO --concurrency=2 & \
-	$(RUN_ENV) $(BIN)/celery -A fixit_runbooks beat --loglevel=INFO & \
-	$(RUN_ENV) $(BIN)/gunicorn fixit_runbooks.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile - & \
-	wait
+	@$(RUN_ENV) HOST=$(HOST) PORT=$(PORT) exec $(PY) -m fixit_runbooks.supervise
 
 browser-deps:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
