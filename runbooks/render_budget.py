@@ -34,6 +34,8 @@ DEFAULT_TIME_LIMIT = 1.5
 MAX_CHILDREN = 4
 # How long a render waits for a free child before the server is called busy.
 WAIT_FOR_CHILD_SECONDS = 30.0
+# A new child imports the renderer before it answers; that start is not part of any render's budget.
+CHILD_START_SECONDS = 60.0
 # A child may use this much memory; a hostile body that needs more is refused.
 CHILD_MEMORY_BYTES = 1024 * 1024 * 1024
 
@@ -76,6 +78,11 @@ class _Child:
             cwd=_REPO_ROOT,
             env=env,
         )
+        try:
+            self._read(_HEADER_BYTES, time.monotonic() + CHILD_START_SECONDS)  # the child's "ready"
+        except (RenderTimeout, RenderFailed):
+            self.kill()
+            raise OSError("the render process did not start") from None
 
     def call(self, operation: str, text: str, deadline: float) -> Any:
         assert self.process.stdin is not None and self.process.stdout is not None
@@ -187,6 +194,8 @@ def _serve() -> None:
         logger.info("Could not cap the render process's memory")
     operations = {"render": markdown.render_unbounded, "titles": markdown.heading_titles_unbounded}
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    stdout.write((0).to_bytes(_HEADER_BYTES, "big"))  # ready: imports done
+    stdout.flush()
     while header := stdin.read(_HEADER_BYTES):
         operation, text = json.loads(stdin.read(int.from_bytes(header, "big")))
         try:
