@@ -8,6 +8,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/fixit
 REDIS_URL ?= redis://127.0.0.1:6379/15
+# The suite clears the cache before each test, so the cache gets a Redis database of its own, apart from the broker's.
+CACHE_URL ?= redis://127.0.0.1:6379/14
 # Local development defaults; production sets these in the environment.
 RUN_ENV := DEBUG=$${DEBUG:-1} SECURE_SSL_REDIRECT=$${SECURE_SSL_REDIRECT:-0}
 
@@ -43,10 +45,10 @@ lint: install
 test: install browser-deps lint test-postgres test-sqlite
 
 test-postgres: install
-	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) $(BIN)/pytest -q
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) CACHE_URL=$(CACHE_URL) $(BIN)/pytest -q
 
 test-sqlite: install
-	env -u DATABASE_URL -u CELERY_BROKER_URL $(BIN)/pytest -q
+	env -u DATABASE_URL -u CELERY_BROKER_URL -u CACHE_URL -u REDIS_URL $(BIN)/pytest -q
 
 bench: install
 	$(PY) bench/page_throughput.py
