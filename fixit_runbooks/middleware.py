@@ -38,14 +38,13 @@ class IdleSessionTimeoutMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
-        self.timeout = settings.SESSION_IDLE_TIMEOUT
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             now = int(time.time())
             last_seen = request.session.get(self.KEY)
-            if isinstance(last_seen, int) and now - last_seen > self.timeout:
+            if isinstance(last_seen, int) and now - last_seen > settings.SESSION_IDLE_TIMEOUT:
                 logout(request)
                 if request.path_info != reverse("login"):
                     return redirect_to_login(request.get_full_path())

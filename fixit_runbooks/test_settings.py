@@ -20,3 +20,5 @@ WHITENOISE_AUTOREFRESH = True
 DATABASES["default"].setdefault("TEST", {})["NAME"] = str(VAR_DIR / f"test-{os.getpid()}.sqlite3") if DATABASES["default"]["ENGINE"].endswith("sqlite3") else None  # noqa: F405
 # Each test sees the stack as it is now, not a health answer kept from the test before.
 HEALTH_CACHE_SECONDS = 0
+# Many tests move the clock by days with a logged-in client; tests/ops sets the idle timeout it checks.
+SESSION_IDLE_TIMEOUT = 10 * 365 * 24 * 60 * 60
