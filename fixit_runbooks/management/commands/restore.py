@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from fixit_runbooks.backup import restore
 
@@ -22,7 +23,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from runbooks.models import Runbook
 
-        existing = Runbook.objects.count()
+        try:
+            existing = Runbook.objects.count()
+        except DatabaseError:  # a new, unmigrated database: the restore creates the tables
+            existing = 0
         if existing and not options["replace"]:
             raise CommandError(
                 f"This database already holds {existing} runbooks: pass --replace to overwrite them with the backup"
