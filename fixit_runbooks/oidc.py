@@ -12,7 +12,11 @@ from .auth_backends import RoleBackend
 
 
 class RoleOIDCBackend(OIDCAuthenticationBackend, RoleBackend):
-    """Signs people in by the provider's verified email; a new user gets OIDC_DEFAULT_ROLE."""
+    """Matches people by the provider's verified email; a new user gets OIDC_DEFAULT_ROLE.
+
+    Usernames stay the library's default (a hash of the email), which cannot
+    collide with a local account's name; the real name is copied from the claims.
+    """
 
     def create_user(self, claims: dict[str, Any]) -> Any:
         user = super().create_user(claims)
@@ -23,7 +27,3 @@ class RoleOIDCBackend(OIDCAuthenticationBackend, RoleBackend):
         if role in ROLE_NAMES:
             user.groups.add(Group.objects.get_or_create(name=role)[0])
         return user
-
-    def get_username(self, claims: dict[str, Any]) -> str:
-        # The part before the @ reads well in history and audit rows; the email keeps it unique.
-        return str(claims.get("preferred_username") or claims.get("email", ""))[:150]
