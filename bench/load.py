@@ -142,7 +142,7 @@ def _timed(
     try:
         response = call()
     except requests.RequestException as exc:
-        results.record(kind, started, False, type(exc).__name__)
+        results.record(kind, started, False, f"{type(exc).__name__}: {str(exc)[:150]}")
         return None
     results.record(kind, started, response.status_code in expected, str(response.status_code))
     return response
