@@ -173,7 +173,7 @@ def viewer(
 
 def _csrf(session: requests.Session, base: str, url: str) -> str:
     session.get(url, timeout=30)
-    return session.cookies.get("csrftoken", "")
+    return session.cookies.get("csrftoken") or ""
 
 
 def oncall(
