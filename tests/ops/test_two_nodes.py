@@ -20,6 +20,7 @@ from tests.reviews.conftest import SmtpServer, _worker_database_url, committed, 
 from tests.runbooks.test_editing import form_data
 
 REPO = Path(__file__).resolve().parents[2]
+PREVIEW_LIMIT = 4
 BROKER = os.environ.get("CELERY_BROKER_URL", "")
 
 pytestmark = [
@@ -67,7 +68,12 @@ def two_nodes(tmp_path: Path) -> Iterator[list[str]]:
     for n in (1, 2):
         port = free_port()
         env = _environment(
-            tmp_path, PORT=str(port), WEB_WORKERS="1", WEB_THREADS="2", CACHE_KEY_PREFIX=prefix
+            tmp_path,
+            PORT=str(port),
+            WEB_WORKERS="1",
+            WEB_THREADS="2",
+            CACHE_KEY_PREFIX=prefix,
+            PREVIEWS_PER_MINUTE=str(PREVIEW_LIMIT),
         )
         log = (tmp_path / f"node{n}.log").open("wb")
         command = [
@@ -155,6 +161,20 @@ def test_a_stale_edit_through_the_other_node_gets_the_conflict(two_nodes, runboo
     )
     assert response.status_code == 409
     assert "Someone else saved while you were editing" in response.text
+
+
+def test_the_preview_rate_limit_counts_across_both_nodes(two_nodes, runbook, editor):
+    session = _logged_in(editor)
+    token = _csrf(session, f"{two_nodes[0]}/runbooks/{runbook.slug}/edit/")
+    statuses = [
+        session.post(
+            f"{two_nodes[n % 2]}/runbooks/preview/",
+            {"body": "# Hi", "csrfmiddlewaretoken": token},
+            timeout=30,
+        ).status_code
+        for n in range(PREVIEW_LIMIT + 1)
+    ]
+    assert statuses == [200] * PREVIEW_LIMIT + [429]
 
 
 def test_the_reminder_scan_run_on_both_nodes_sends_each_digest_once(
