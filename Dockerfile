@@ -17,7 +17,7 @@ COPY . .
 
 # Static files are collected at build time so every container serves the same
 # hashed names; the throwaway key only exists for this one command.
-RUN DEBUG=0 SECRET_KEY=collectstatic-only-build-key python manage.py collectstatic --noinput \
+RUN DEBUG=0 SECRET_KEY=collectstatic-only-build-key-long-enough-for-the-start-up-check python manage.py collectstatic --noinput \
     && useradd --system --uid 10001 --home-dir /app fixit \
     && mkdir -p /app/var \
     && chown -R fixit /app/var
@@ -25,4 +25,4 @@ RUN DEBUG=0 SECRET_KEY=collectstatic-only-build-key python manage.py collectstat
 USER fixit
 EXPOSE 8000
 
-CMD ["gunicorn", "fixit_runbooks.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "fixit_runbooks.wsgi", "--config", "python:fixit_runbooks.gunicorn_conf", "--bind", "0.0.0.0:8000"]

@@ -8,6 +8,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/fixit
 REDIS_URL ?= redis://127.0.0.1:6379/15
+# The suite clears the cache before each test, so the cache gets a Redis database of its own, apart from the broker's.
+CACHE_URL ?= redis://127.0.0.1:6379/14
 # Local development defaults; production sets these in the environment.
 RUN_ENV := DEBUG=$${DEBUG:-1} SECURE_SSL_REDIRECT=$${SECURE_SSL_REDIRECT:-0}
 
@@ -27,30 +29,26 @@ migrate: install
 demo: migrate
 	$(RUN_ENV) $(PY) manage.py seed_demo --if-empty
 
-# Web (gunicorn + whitenoise), Celery worker and beat; Ctrl-C stops all three.
+# Web (gunicorn + whitenoise), Celery worker and beat; Ctrl-C or SIGTERM stops all three.
 run: demo
 	@echo "FixIt Runbooks: http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
-	@trap 'kill 0' EXIT INT TERM; \
-	$(RUN_ENV) $(BIN)/celery -A fixit_runbooks worker --loglevel=INFO --concurrency=2 & \
-	$(RUN_ENV) $(BIN)/celery -A fixit_runbooks beat --loglevel=INFO & \
-	$(RUN_ENV) $(BIN)/gunicorn fixit_runbooks.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile - & \
-	wait
+	@$(RUN_ENV) HOST=$(HOST) PORT=$(PORT) exec $(PY) -m fixit_runbooks.supervise
 
 browser-deps:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy fixit_runbooks runbooks search incidents bench
+	$(BIN)/mypy fixit_runbooks runbooks search incidents reviews bench
 
 # The whole suite on PostgreSQL + Redis, then on the embedded default (SQLite + filesystem broker).
 test: install browser-deps lint test-postgres test-sqlite
 
 test-postgres: install
-	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) $(BIN)/pytest -q
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) CACHE_URL=$(CACHE_URL) $(BIN)/pytest -q
 
 test-sqlite: install
-	env -u DATABASE_URL -u CELERY_BROKER_URL $(BIN)/pytest -q
+	env -u DATABASE_URL -u CELERY_BROKER_URL -u CACHE_URL -u REDIS_URL $(BIN)/pytest -q
 
 bench: install
 	$(PY) bench/page_throughput.py

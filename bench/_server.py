@@ -75,7 +75,15 @@ def _psql(sql: str) -> None:
 
 
 @contextmanager
-def running_stack(*, runbooks: int, database: str, db_name: str, workers: int = 2) -> Iterator[Stack]:
+def running_stack(
+    *,
+    runbooks: int,
+    database: str,
+    db_name: str,
+    workers: int = 2,
+    gunicorn_args: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Stack]:
     tmp = Path(tempfile.mkdtemp(prefix="fixit-bench-"))
     port = free_port()
     env = {
@@ -87,6 +95,7 @@ def running_stack(*, runbooks: int, database: str, db_name: str, workers: int = 
         "ALLOWED_HOSTS": "127.0.0.1",
         "FIXIT_VAR_DIR": str(tmp),
         "LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     if database == "postgres":
         _psql(f'DROP DATABASE IF EXISTS "{db_name}"')
@@ -110,6 +119,7 @@ def running_stack(*, runbooks: int, database: str, db_name: str, workers: int = 
             [
                 sys.executable, "-m", "gunicorn", "fixit_runbooks.wsgi",
                 "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning",
+                *gunicorn_args,
             ],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
         )

@@ -70,7 +70,7 @@ def main() -> int:
         else:
             os.environ["DATABASE_URL"] = f"sqlite:///{tmp_path / 'bench.sqlite3'}"
         os.environ["FIXIT_VAR_DIR"] = str(tmp_path / "var")
-        os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
+        os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-long-enough-for-the-start-up-check-x7Qm2Lp9")
         os.environ["DJANGO_SETTINGS_MODULE"] = "fixit_runbooks.settings"
         sys.path.insert(0, str(REPO))
         try:

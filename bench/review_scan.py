@@ -41,7 +41,7 @@ def main() -> None:
     workdir = tempfile.TemporaryDirectory(prefix="fixit-bench-reviews-")
     os.environ.update(
         DJANGO_SETTINGS_MODULE="fixit_runbooks.settings",
-        SECRET_KEY="bench-only-secret-key",
+        SECRET_KEY="bench-only-secret-key-long-enough-for-the-start-up-check-x7Qm2Lp9",
         FIXIT_VAR_DIR=workdir.name,
         EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
         LOG_LEVEL="WARNING",

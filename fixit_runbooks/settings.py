@@ -6,7 +6,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_int, env_list, env_str
+from .env import check_secret_key, env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("FIXIT_VAR_DIR", str(BASE_DIR / "var")))
@@ -18,10 +18,14 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "insecure-development-key-only-for-debug"  # noqa: S105
+elif not DEBUG:
+    check_secret_key(SECRET_KEY)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Links in emails: the address people reach the site at; by default the port it listens on.
+PORT = env_int("PORT", 8000, minimum=1, maximum=65535)
+SITE_URL = env_str("SITE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
 
 INSTALLED_APPS = [
     "fixit_runbooks.admin_site.RunbooksAdminConfig",
@@ -32,12 +36,14 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "axes",
     "django_htmx",
     "template_partials",
     "runbooks",
     "search",
     "incidents",
     "reviews",
+    "fixit_runbooks.apps.FixitRunbooksConfig",
 ]
 
 MIDDLEWARE = [
@@ -49,9 +55,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "fixit_runbooks.middleware.IdleSessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lock-out into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "fixit_runbooks.urls"
@@ -77,8 +86,15 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'fixit.sqlite3'}"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+        # A persistent connection is checked before reuse, so a database restart costs no 500.
+        conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A down or unreachable server is an error in seconds, not a request hanging on connect.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
+        "DATABASE_CONNECT_TIMEOUT", 3, minimum=1
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while the worker writes; a busy timeout
     # waits for the writer instead of failing with "database is locked".
@@ -97,10 +113,121 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = ["fixit_runbooks.auth_backends.RoleBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out account or address is refused before its password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "fixit_runbooks.auth_backends.RoleBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "runbooks:index"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sessions: a browser that sits idle this long is logged out; the cookie never outlives SESSION_MAX_AGE.
+SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 8 * 60 * 60, minimum=60)
+SESSION_COOKIE_AGE = env_int("SESSION_MAX_AGE", 7 * 24 * 60 * 60, minimum=60)
+
+# Cache: Redis when REDIS_URL (or CACHE_URL) is set, so every web node shares
+# the page fragments, rate limits and login lock-outs; local memory is only
+# the embedded single-node default.
+CACHE_URL = env_str("CACHE_URL") or env_str("REDIS_URL")
+if CACHE_URL:
+    if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(f"CACHE_URL must be a redis:// address, not {CACHE_URL!r}")
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "fixit"),
+            "TIMEOUT": 3600,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 5000, minimum=100)},
+        }
+    }
+SHARED_CACHE = bool(CACHE_URL)
+
+# Reverse proxy: how many proxies in front of the app append to X-Forwarded-For.
+# 0 (the default) trusts no header and uses the connecting address, which is
+# right when clients connect directly; behind one nginx or load balancer set 1.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=5)
+
+# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT failures an account,
+# and separately an address, is locked for LOGIN_LOCKOUT_MINUTES.
+AXES_ENABLED = env_bool("LOGIN_THROTTLING", True)
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1) / 60
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "fixit_runbooks.ratelimit.client_ip"
+AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if TRUSTED_PROXY_COUNT else ["REMOTE_ADDR"]
+)
+# Shared cache: attempts live in Redis like the rate limits; otherwise in the
+# database, which every web worker process shares.
+AXES_HANDLER = (
+    "axes.handlers.cache.AxesCacheHandler"
+    if SHARED_CACHE
+    else "axes.handlers.database.AxesDatabaseHandler"
+)
+AXES_VERBOSE = False
+
+# Editor: previews and saves per user per minute (each renders markdown).
+PREVIEWS_PER_MINUTE = env_int("PREVIEWS_PER_MINUTE", 120, minimum=1)
+SAVES_PER_MINUTE = env_int("SAVES_PER_MINUTE", 20, minimum=1)
+# API tokens: wrong tokens per address per 15 minutes before the address is refused.
+API_TOKEN_FAILURES_ALLOWED = env_int("API_TOKEN_FAILURES_ALLOWED", 20, minimum=1)
+# Seconds one markdown render may take before the body is refused as too complex.
+RENDER_TIME_LIMIT = env_float("RENDER_TIME_LIMIT", 1.5, minimum=0.1)
+
+# Single sign-on through OpenID Connect, off unless OIDC_RP_CLIENT_ID is set (see the README).
+OIDC_ENABLED = bool(env_str("OIDC_RP_CLIENT_ID"))
+if OIDC_ENABLED:
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("django.contrib.auth") + 1, "mozilla_django_oidc")
+    AUTHENTICATION_BACKENDS.append("fixit_runbooks.oidc.RoleOIDCBackend")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("fixit_runbooks.middleware.IdleSessionTimeoutMiddleware"),
+        "mozilla_django_oidc.middleware.SessionRefresh",
+    )
+    OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID")
+    OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET")
+    OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
+    OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT")
+    OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT")
+    OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT")
+    OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT")
+    OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile")
+    OIDC_CREATE_USER = env_bool("OIDC_CREATE_USER", True)
+    # New single-sign-on users start as viewers; an admin raises them.
+    OIDC_DEFAULT_ROLE = env_str("OIDC_DEFAULT_ROLE", "viewer")
+    OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 5, minimum=1)
+    missing = [
+        name
+        for name in (
+            "OIDC_RP_CLIENT_SECRET",
+            "OIDC_OP_AUTHORIZATION_ENDPOINT",
+            "OIDC_OP_TOKEN_ENDPOINT",
+            "OIDC_OP_USER_ENDPOINT",
+        )
+        if not globals()[name]
+    ]
+    if OIDC_RP_SIGN_ALGO == "RS256" and not OIDC_OP_JWKS_ENDPOINT:
+        missing.append("OIDC_OP_JWKS_ENDPOINT")
+    if missing:
+        raise ImproperlyConfigured(
+            f"Single sign-on needs {', '.join(missing)} as well as OIDC_RP_CLIENT_ID"
+        )
+
+# Health: each check may take this long; anonymous answers are cached this many seconds.
+HEALTH_CHECK_TIMEOUT = env_float("HEALTH_CHECK_TIMEOUT", 0.5, minimum=0.05)
+HEALTH_CACHE_SECONDS = env_int("HEALTH_CACHE_SECONDS", 5, minimum=0)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
@@ -118,6 +245,9 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# With DEBUG off, pages link hashed file names from collectstatic's manifest;
+# without it every page would be a 500, so start-up refuses instead (see apps.py).
+STATIC_MANIFEST_REQUIRED = not DEBUG and env_bool("STATIC_MANIFEST_REQUIRED", True)
 
 # Security: strict by default, relaxed only by DEBUG or explicit environment.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
@@ -199,6 +329,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5_000_000
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"client_errors_one_line": {"()": "fixit_runbooks.logs.ClientErrorsOneLine"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["client_errors_one_line"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

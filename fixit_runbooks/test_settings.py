@@ -2,7 +2,7 @@
 
 import os
 
-os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-x7Qm2Lp9Rv4Tn8Wk3Zb6")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
@@ -18,3 +18,7 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 # A file, not :memory:, so a Celery worker process in tests/reviews can open the same test database.
 DATABASES["default"].setdefault("TEST", {})["NAME"] = str(VAR_DIR / f"test-{os.getpid()}.sqlite3") if DATABASES["default"]["ENGINE"].endswith("sqlite3") else None  # noqa: F405
+# Each test sees the stack as it is now, not a health answer kept from the test before.
+HEALTH_CACHE_SECONDS = 0
+# Many tests move the clock by days with a logged-in client; tests/ops sets the idle timeout it checks.
+SESSION_IDLE_TIMEOUT = 10 * 365 * 24 * 60 * 60

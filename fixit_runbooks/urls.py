@@ -1,8 +1,9 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from runbooks.views import healthz
+from .health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -15,6 +16,8 @@ urlpatterns = [
     path("", include("reviews.urls")),
     path("", include("runbooks.urls")),
 ]
+if settings.OIDC_ENABLED:
+    urlpatterns.insert(0, path("oidc/", include("mozilla_django_oidc.urls")))
 
 handler400 = "fixit_runbooks.errors.bad_request"
 handler403 = "fixit_runbooks.errors.permission_denied"

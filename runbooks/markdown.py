@@ -6,11 +6,18 @@ around code blocks, ``rel`` on external links and normalises task checkboxes.
 
 Raw HTML inside the markdown is allowed, but only what survives the allow-list.
 This module deliberately does not import Django.
+
+Every render has a budget: bodies whose shape is known to make the parsers
+slow (deep HTML nesting, thousands of raw tags or emphasis markers in one
+paragraph) are refused up front, and the render itself runs in a child process
+with a hard time limit (``runbooks.render_budget``). Either way the caller gets
+``RenderTooComplex`` with a message a person can act on.
 """
 
 from __future__ import annotations
 
 import html
+import logging
 import re
 import threading
 from dataclasses import dataclass, field
@@ -24,11 +31,17 @@ from bleach.sanitizer import Cleaner
 from markdown.extensions import Extension
 from markdown.preprocessors import Preprocessor
 
+from . import render_budget
+
+logger = logging.getLogger(__name__)
+
 __all__ = [
     "ALLOWED_ATTRIBUTES",
     "ALLOWED_CSS_PROPERTIES",
     "ALLOWED_PROTOCOLS",
     "ALLOWED_TAGS",
+    "SANITIZER_POLICY_VERSION",
+    "RenderTooComplex",
     "Rendered",
     "heading_titles",
     "is_pathological",
@@ -40,6 +53,16 @@ __all__ = [
 # ---------------------------------------------------------------------------
 # Allow-list
 # ---------------------------------------------------------------------------
+
+# Bump whenever the allow-list, the filter or the markdown extensions change
+# what stored HTML would look like; ``manage.py rerender`` then brings stored
+# revisions up to this version.
+SANITIZER_POLICY_VERSION = 1
+
+
+def current_policy_version() -> int:
+    """The default for a new revision's policy stamp (a callable, so a bump needs no migration)."""
+    return SANITIZER_POLICY_VERSION
 
 ALLOWED_TAGS: frozenset[str] = frozenset(
     {
@@ -406,6 +429,18 @@ def _token_text(token: dict) -> str:
     return " ".join(html.unescape(token.get("name", "")).split())
 
 
+TOO_COMPLEX_MESSAGE = "This text is too complex to render"
+
+
+class RenderTooComplex(ValueError):
+    """The body is over the render budget; ``str()`` says why in plain words."""
+
+    def __init__(self, reason: str):
+        super().__init__(
+            f"{TOO_COMPLEX_MESSAGE}: {reason}. Split it up or simplify it, then try again."
+        )
+
+
 @dataclass(frozen=True)
 class Rendered:
     html: str
@@ -413,19 +448,61 @@ class Rendered:
     # Every heading's text (h1-h6): what required-section checks read, from the same parse.
     headings: list[str] = field(default_factory=list)
 
+    def as_json(self) -> dict[str, Any]:
+        return {"html": self.html, "toc": self.toc, "headings": self.headings}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Rendered:
+        return cls(
+            html=data["html"],
+            toc=[(level, anchor, text) for level, anchor, text in data["toc"]],
+            headings=list(data["headings"]),
+        )
+
 
 def render(text: str) -> Rendered:
-    """Render markdown to sanitised HTML plus an h2/h3 table of contents."""
+    """Render markdown to sanitised HTML plus an h2/h3 table of contents.
+
+    Raises RenderTooComplex when the body is over the render budget.
+    """
     if not text:
         return Rendered(html="", toc=[])
     if _is_pathological(text):
         return Rendered(html=f"<pre>{html.escape(text)}</pre>", toc=[])
+    check_budget(text)
+    return Rendered.from_json(_bounded("render", text, render_unbounded))
+
+
+def render_unbounded(text: str) -> Rendered:
+    """The render itself, with no time limit: only for the budget's child process."""
+    if not text:
+        return Rendered(html="", toc=[])
     md = _render_md()
     raw_html = md.convert(text)
     tokens = list(_flatten_toc(_toc_tokens(md)))
-    toc = [(token["level"], token["id"], _token_text(token)) for token in tokens if token["level"] in _TOC_LEVELS]
+    toc = [
+        (token["level"], token["id"], _token_text(token))
+        for token in tokens
+        if token["level"] in _TOC_LEVELS
+    ]
     headings = [_token_text(token) for token in tokens]
     return Rendered(html=_CLEANER.clean(raw_html), toc=toc, headings=headings)
+
+
+def _bounded(operation: str, text: str, in_process: Any) -> Any:
+    try:
+        return render_budget.run(operation, text)
+    except render_budget.RenderTimeout:
+        raise RenderTooComplex(
+            f"it took longer than {render_budget.time_limit():.1f} seconds"
+        ) from None
+    except render_budget.RenderFailed:
+        raise RenderTooComplex("the renderer gave up on it") from None
+    except OSError:
+        # No child process could be started (process limit): render here, caps still applied.
+        logger.exception("Rendering without a time limit: no render process could be started")
+        result = in_process(text)
+        return result.as_json() if isinstance(result, Rendered) else result
 
 
 # Python-Markdown's inline parser is quadratic in the link brackets, escapes and
@@ -457,8 +534,73 @@ def parser(*extensions: Extension) -> markdown.Markdown:
     return markdown.Markdown(extensions=[*_EXTENSIONS, *extensions], extension_configs=cast(Any, _TITLES_CONFIG))
 
 
+# Shapes that make the parsers slow, refused before they see them (measured on
+# 2 cores: 4,000 unclosed "<a " in one paragraph take Python-Markdown 2 s, and
+# 4,000 nested <div> take html5lib 0.7 s, both growing quadratically). A real
+# runbook stays far below each cap.
+MAX_HTML_NESTING = 100
+MAX_HTML_TAGS_PER_BLOCK = 500
+MAX_EMPHASIS_MARKERS_PER_BLOCK = 2000
+MAX_BLOCKQUOTE_DEPTH = 20
+_FENCED_CODE = re.compile(
+    r"^[ \t]*(`{3,}|~{3,})[^\n]*\n.*?^[ \t]*\1[ \t]*$", re.MULTILINE | re.DOTALL
+)
+_INLINE_CODE = re.compile(r"`[^`\n]*`")
+_HTML_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^<>]*?(/?)>|<[a-zA-Z/]")
+_VOID_TAGS = frozenset(
+    {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+    }
+)
+_EMPHASIS = re.compile(r"\*+|_+|~~")
+_BLOCKQUOTE_PREFIX = re.compile(r"^[ \t]*((?:>[ \t]*)+)", re.MULTILINE)
+
+
+def check_budget(text: str) -> None:
+    """Raise RenderTooComplex for shapes the parsers handle in quadratic time."""
+    prose = _INLINE_CODE.sub("", _FENCED_CODE.sub("", text))
+    depth = deepest = 0
+    for match in _HTML_TAG.finditer(prose):
+        closing, name, self_closing = match.group(1), (match.group(2) or "").lower(), match.group(3)
+        if not name or name in _VOID_TAGS or self_closing:
+            continue
+        depth = max(depth - 1, 0) if closing else depth + 1
+        deepest = max(deepest, depth)
+    if deepest > MAX_HTML_NESTING:
+        raise RenderTooComplex(f"HTML tags nest {deepest} deep (at most {MAX_HTML_NESTING})")
+    for block in _BLOCK_BREAK.split(prose):
+        if len(_HTML_TAG.findall(block)) > MAX_HTML_TAGS_PER_BLOCK:
+            raise RenderTooComplex(
+                f"one paragraph holds more than {MAX_HTML_TAGS_PER_BLOCK} HTML tags"
+            )
+        if len(_EMPHASIS.findall(block)) > MAX_EMPHASIS_MARKERS_PER_BLOCK:
+            raise RenderTooComplex(
+                f"one paragraph holds more than {MAX_EMPHASIS_MARKERS_PER_BLOCK} emphasis markers"
+            )
+    quote_depth = max(
+        (prefix.count(">") for prefix in _BLOCKQUOTE_PREFIX.findall(prose)), default=0
+    )
+    if quote_depth > MAX_BLOCKQUOTE_DEPTH:
+        raise RenderTooComplex(f"quotes nest {quote_depth} deep (at most {MAX_BLOCKQUOTE_DEPTH})")
+
+
 def render_markdown(text: str) -> str:
-    """Render markdown to sanitised HTML (safe to mark as safe in templates)."""
+    """Render markdown to sanitised HTML (safe to mark as safe in templates).
+
+    Raises RenderTooComplex when the body is over the render budget.
+    """
     return render(text).html
 
 
@@ -466,8 +608,16 @@ def heading_titles(text: str) -> list[str]:
     """Plain text of every markdown heading (h1-h6), in document order.
 
     Uses the same parser as rendering, so ``#`` lines inside fenced code blocks
-    are not headings, and setext headings (``Title\\n=====``) are.
+    are not headings, and setext headings (``Title\\n=====``) are. Runs under
+    the same budget as ``render``.
     """
+    if not text or _is_pathological(text):
+        return []
+    check_budget(text)
+    return list(_bounded("titles", text, heading_titles_unbounded))
+
+
+def heading_titles_unbounded(text: str) -> list[str]:
     if not text:
         return []
     md = _titles_md()

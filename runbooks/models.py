@@ -21,7 +21,7 @@ from django.utils.text import slugify
 
 from . import review_policy, shapes, signals
 from .append_only import AppendOnlyModel
-from .markdown import Rendered, render
+from .markdown import Rendered, current_policy_version, render
 
 # Re-exported: the library's models module is where callers look for them.
 from .review_policy import CADENCE_DELTAS as CADENCE_DELTAS
@@ -911,6 +911,8 @@ class Revision(AppendOnlyModel):
     body = models.TextField(blank=True)
     body_html = models.TextField(blank=True, editable=False)
     toc = models.JSONField(default=list, blank=True, editable=False)
+    # The sanitiser policy body_html was rendered under; `manage.py rerender` brings older rows up to date.
+    rendered_policy = models.PositiveSmallIntegerField(default=current_policy_version, editable=False)
     change_summary = models.CharField(max_length=300, blank=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions"

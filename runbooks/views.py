@@ -16,6 +16,7 @@ from . import diffs, services, shapes
 from .forms import MAX_BODY_CHARS, IndexFilterForm, NewRunbookKindForm, RunbookForm
 from .markdown import render as render_markdown_with_toc
 from .models import AuditEvent, Category, EditConflict, Kind, Runbook
+from .render_limits import preview_budget, save_budget
 from .request_types import HtmxHttpRequest
 from .roles import ADMIN, EDITOR, VIEWER, role_required
 
@@ -84,6 +85,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @role_required(EDITOR)
 @require_http_methods(["GET", "POST"])
+@save_budget
 def create(request: HttpRequest) -> HttpResponse:
     kind_form = NewRunbookKindForm(request.GET)
     kind = kind_form.cleaned_data["kind"] if kind_form.is_valid() and kind_form.cleaned_data["kind"] else ""
@@ -123,6 +125,7 @@ def create(request: HttpRequest) -> HttpResponse:
 
 @role_required(EDITOR)
 @require_http_methods(["GET", "POST"])
+@save_budget
 def edit(request: HttpRequest, slug: str) -> HttpResponse:
     runbook = get_object_or_404(Runbook.objects.select_related("current_revision"), slug=slug)
     if request.method == "GET":
@@ -209,6 +212,7 @@ def _warn_missing_sections(request: HttpRequest, runbook: Runbook) -> None:
 
 @role_required(EDITOR)
 @require_POST
+@preview_budget
 def preview(request: HttpRequest) -> HttpResponse:
     body = request.POST.get("body", "")
     if len(body) > MAX_BODY_CHARS:

@@ -228,7 +228,7 @@ def celery_worker_factory(tmp_path: Path) -> Iterator[Callable[[SmtpServer], Wor
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "fixit_runbooks.settings",
-            "SECRET_KEY": "worker-test-secret-key",
+            "SECRET_KEY": "worker-test-secret-key-long-enough-for-the-start-up-check-x7Qm2Lp9",
             "DEBUG": "0",
             "DATABASE_URL": _worker_database_url(),
             "DATABASE_CONN_MAX_AGE": "0",

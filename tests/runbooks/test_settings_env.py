@@ -46,10 +46,17 @@ def test_check_deploy_catches_debug_left_on(tmp_path):
     assert "security.W018" in result.stderr
 
 
-def test_check_deploy_catches_a_weak_secret_key(tmp_path):
-    result = run_with_settings(tmp_path, CHECK_DEPLOY, **production_env(SECRET_KEY="short"))
+def test_start_up_refuses_a_weak_secret_key(tmp_path):
+    result = run_with_settings(tmp_path, "import django; django.setup()", **production_env(SECRET_KEY="short"))
     assert result.returncode != 0
-    assert "security.W009" in result.stderr
+    assert "ImproperlyConfigured: SECRET_KEY is too weak" in result.stderr
+
+
+def test_start_up_refuses_djangos_development_key(tmp_path):
+    key = "django-insecure-" + secrets.token_urlsafe(48)
+    result = run_with_settings(tmp_path, "import django; django.setup()", **production_env(SECRET_KEY=key))
+    assert result.returncode != 0
+    assert "SECRET_KEY is Django's development key" in result.stderr
 
 
 def test_secret_key_is_required_when_debug_is_off(tmp_path):
