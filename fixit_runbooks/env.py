@@ -48,3 +48,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_map(name: str, default: dict[str, str]) -> dict[str, str]:
+    """`key=value,key=value` into a dict; keys lower-cased."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    result = {}
+    for item in raw.split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ImproperlyConfigured(f"{name} must look like key=value,key=value; {item.strip()!r} does not")
+        result[key.strip().lower()] = value.strip()
+    return result

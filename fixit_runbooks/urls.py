@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("incidents/", include("incidents.urls")),
     path("drills/", include("incidents.drill_urls")),
+    path("", include("alerting.urls")),
     path("", include("search.urls")),
     path("", include("runbooks.urls")),
 ]
