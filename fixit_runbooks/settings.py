@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "search",
     "incidents",
     "alerting",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -179,6 +180,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "runbooks.tasks.send_review_reminders",
         "schedule": crontab(hour=REVIEW_REMINDER_HOUR, minute=0),
     },
+    "requeue-pending-deliveries": {
+        "task": "notifications.tasks.requeue_pending_deliveries",
+        "schedule": crontab(minute="*/10"),
+    },
 }
 
 # Reviews: when true, an editor cannot sign off a revision they wrote.
@@ -197,6 +202,10 @@ if ALERT_DEFAULT_SEVERITY not in {"P0", "P1", "P2", "P3"} or not set(ALERT_SEVER
     "P3",
 }:
     raise ImproperlyConfigured("ALERT_SEVERITY_MAP and ALERT_DEFAULT_SEVERITY take severities P0, P1, P2 or P3")
+
+# Chat and webhooks out: HTTP timeout per attempt, first retry delay (doubling after).
+NOTIFICATION_TIMEOUT_SECONDS = env_int("NOTIFICATION_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
+NOTIFICATION_RETRY_BASE_SECONDS = env_int("NOTIFICATION_RETRY_BASE_SECONDS", 30, minimum=1)
 
 # Imports: files larger than this are reported and skipped.
 IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", 1_000_000, minimum=1024)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("incidents/", include("incidents.urls")),
     path("drills/", include("incidents.drill_urls")),
     path("", include("alerting.urls")),
+    path("notifications/", include("notifications.urls")),
     path("", include("search.urls")),
     path("", include("runbooks.urls")),
 ]

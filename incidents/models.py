@@ -33,6 +33,7 @@ from runbooks.models import (
     saved_user,
 )
 
+from . import signals
 from .checklist import Step, parse_steps
 
 
@@ -191,6 +192,7 @@ class Incident(models.Model):
                 by, TimelineKind.STATUS, f"Incident opened ({incident.severity}, {incident.get_status_display()})"
             )
             AuditEvent.record(by, "incident.opened", incident, {"severity": incident.severity})
+            signals.announce(incident, signals.DECLARED, by)
         return incident
 
     def _locked(self) -> Incident:
@@ -208,7 +210,9 @@ class Incident(models.Model):
             raise InvalidTransition("A timeline entry needs some text.")
         with transaction.atomic():
             self._locked()
-            return self.add_entry(by, kind, text.strip(), at=at)
+            entry = self.add_entry(by, kind, text.strip(), at=at)
+            signals.announce(self, signals.NOTE_ADDED, by, kind=kind, text=entry.text)
+            return entry
 
     def update_details(
         self, *, by: Any, changed_fields: list[str], services: Iterable[Service] | None = None
@@ -247,6 +251,7 @@ class Incident(models.Model):
             locked.save(update_fields=["status", "acknowledged_at", "updated_at"])
             locked.add_entry(by, TimelineKind.STATUS, f"Status: {previous} → {locked.get_status_display()}")
             AuditEvent.record(by, "incident.status_changed", locked, {"from": previous, "to": to})
+            signals.announce(locked, signals.STATUS_CHANGED, by, previous=previous)
         self.refresh_from_db()
 
     def acknowledge(self, *, by: Any) -> None:
@@ -333,6 +338,7 @@ class Incident(models.Model):
                 locked, by=by, summary=f"Used in {locked.number} ({locked.severity}): {locked.title} — resolved"
             )
             AuditEvent.record(by, "incident.resolved", locked, {"from": previous})
+            signals.announce(locked, signals.RESOLVED, by, previous=previous)
         self.refresh_from_db()
 
     def complete_review(
@@ -372,6 +378,7 @@ class Incident(models.Model):
                 locked, by=by, summary=f"Post-incident review of {locked.number} completed: {locked.title}"
             )
             AuditEvent.record(by, "incident.reviewed", locked, {"corrective_actions": len(created)})
+            signals.announce(locked, signals.REVIEW_COMPLETED, by, actions=len(created))
         self.refresh_from_db()
         return created
 
@@ -481,6 +488,7 @@ class IncidentRunbook(models.Model):
                 text += f" — {note}"
             incident.add_entry(by, TimelineKind.STEP, text, at=progress.at)
             AuditEvent.record(by, "incident.step_recorded", incident, {"runbook": self.runbook.slug, "step": index, "state": state})
+            signals.announce(incident, signals.STEP_RECORDED, by, state=state, text=text)
         return progress
 
     def checklist(self) -> list[tuple[Step, StepProgress | None]]:
