@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "incidents",
     "alerting",
     "notifications",
+    "contacts",
 ]
 
 MIDDLEWARE = [

@@ -13,6 +13,7 @@ urlpatterns = [
     path("drills/", include("incidents.drill_urls")),
     path("", include("alerting.urls")),
     path("notifications/", include("notifications.urls")),
+    path("contacts/", include("contacts.urls")),
     path("", include("search.urls")),
     path("", include("runbooks.urls")),
 ]
