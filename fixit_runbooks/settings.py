@@ -181,6 +181,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "runbooks.tasks.send_review_reminders",
         "schedule": crontab(hour=REVIEW_REMINDER_HOUR, minute=0),
     },
+    "send-watch-digests": {
+        "task": "notifications.tasks.send_watch_digests",
+        "schedule": crontab(minute=0),
+    },
     "requeue-pending-deliveries": {
         "task": "notifications.tasks.requeue_pending_deliveries",
         "schedule": crontab(minute="*/10"),

@@ -128,3 +128,57 @@ class Delivery(models.Model):
     @property
     def summary(self) -> Any:
         return self.payload.get("text", "")
+
+
+class Watch(models.Model):
+    """Someone follows a runbook, or every runbook of a service."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="watches"
+    )
+    runbook = models.ForeignKey(
+        "runbooks.Runbook", null=True, blank=True, on_delete=models.CASCADE, related_name="watches"
+    )
+    service = models.ForeignKey(
+        "runbooks.Service", null=True, blank=True, on_delete=models.CASCADE, related_name="watches"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "runbook"], name="unique_runbook_watch"),
+            models.UniqueConstraint(fields=["user", "service"], name="unique_service_watch"),
+            models.CheckConstraint(
+                condition=models.Q(runbook__isnull=False, service__isnull=True)
+                | models.Q(runbook__isnull=True, service__isnull=False),
+                name="watch_has_one_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} watches {self.runbook_id or self.service_id}"
+
+
+class WatchNewsKind(models.TextChoices):
+    CHANGED = "changed", "Changed"
+    REVIEWED = "reviewed", "Reviewed"
+
+
+class WatchNews(models.Model):
+    """One thing a watcher has not been emailed about yet; a digest sends them in batches."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    runbook = models.ForeignKey("runbooks.Runbook", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=WatchNewsKind.choices)
+    summary = models.CharField(max_length=500)
+    diff = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        # The digest scan: unsent news, oldest first.
+        indexes = [models.Index(fields=["sent_at", "user"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.runbook_id} for {self.user_id}"

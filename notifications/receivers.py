@@ -1,10 +1,16 @@
 """Incidents and runbooks announce events by signal; this turns them into deliveries."""
 
+from functools import partial
 from typing import Any
 
+from django.db import transaction
+from django.db.models.signals import post_save
+
 from incidents import signals as incident_signals
+from runbooks.models import HistoryEntry, HistoryTrigger, Revision
 from runbooks.signals import runbook_changed
 
+from . import watching
 from .models import Event
 from .services import queue_event
 
@@ -56,3 +62,20 @@ def runbook_event(sender: Any, runbook: Any, **kwargs: Any) -> None:
 
 incident_signals.incident_event.connect(incident_event, dispatch_uid="notifications.incident_event")
 runbook_changed.connect(runbook_event, dispatch_uid="notifications.runbook_event")
+
+
+def revision_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+    if created:
+        transaction.on_commit(partial(watching.record_revision, instance.pk), robust=True)
+
+
+def history_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+    if created and instance.trigger == HistoryTrigger.REVIEW:
+        record = partial(
+            watching.record_review, instance.runbook_id, instance.summary, instance.reviewer
+        )
+        transaction.on_commit(record, robust=True)
+
+
+post_save.connect(revision_saved, sender=Revision, dispatch_uid="notifications.revision_saved")
+post_save.connect(history_saved, sender=HistoryEntry, dispatch_uid="notifications.history_saved")

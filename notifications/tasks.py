@@ -25,3 +25,10 @@ def deliver(self: Any, delivery_id: int) -> str:
 @shared_task(name="notifications.tasks.requeue_pending_deliveries")
 def requeue_pending_deliveries() -> int:
     return services.requeue_pending()
+
+
+@shared_task(name="notifications.tasks.send_watch_digests")
+def send_watch_digests() -> int:
+    from .watching import send_watch_digests as send
+
+    return send()

@@ -8,10 +8,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from runbooks.models import AuditEvent
-from runbooks.roles import EDITOR, role_required
+from runbooks.models import AuditEvent, Runbook, Service
+from runbooks.roles import EDITOR, VIEWER, role_required
 
-from . import services
+from . import services, watching
 from .forms import ChannelEditForm, ChannelForm
 from .models import Channel, ChannelKind
 
@@ -116,3 +116,31 @@ def channel_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         return redirect(channel)
     AuditEvent.record(request.user, f"channel.{action}", channel)
     return redirect(channel)
+
+
+@role_required(VIEWER)
+@require_POST
+def watch_runbook(request: HttpRequest, slug: str) -> HttpResponse:
+    runbook = get_object_or_404(Runbook.objects.visible_to(request.user), slug=slug)
+    watching_now = watching.toggle(request.user, runbook=runbook)
+    messages.success(
+        request,
+        f"You watch “{runbook.title}”: changes and reviews come in an email digest."
+        if watching_now
+        else f"You no longer watch “{runbook.title}”.",
+    )
+    return redirect(runbook)
+
+
+@role_required(VIEWER)
+@require_POST
+def watch_service(request: HttpRequest, pk: int) -> HttpResponse:
+    service = get_object_or_404(Service, pk=pk)
+    watching_now = watching.toggle(request.user, service=service)
+    messages.success(
+        request,
+        f"You watch every runbook of {service}."
+        if watching_now
+        else f"You no longer watch {service}.",
+    )
+    return redirect("contacts:detail", "service", service.pk)
