@@ -8,6 +8,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from incidents.communications import status_updates
+from incidents.models import Incident, TimelineKind
 from runbooks.models import AuditEvent, Runbook, Service
 from runbooks.roles import EDITOR, VIEWER, role_required
 
@@ -144,3 +146,20 @@ def watch_service(request: HttpRequest, pk: int) -> HttpResponse:
         else f"You no longer watch {service}.",
     )
     return redirect("contacts:detail", "service", service.pk)
+
+
+@role_required(EDITOR)
+@require_POST
+def send_status_update(request: HttpRequest, number: str, key: str) -> HttpResponse:
+    """Post one of the incident's status-update messages to its timeline; its channels get it."""
+    incident = get_object_or_404(Incident, number=number)
+    updates = {u.key: u for u in status_updates(incident, list(incident.services.all()))}
+    update = updates.get(key)
+    if update is None:
+        messages.error(request, f"“{key}” is not one of the status updates.")
+        return redirect(incident)
+    incident.add_note(by=request.user, text=update.text, kind=TimelineKind.COMMUNICATION)
+    messages.success(
+        request, f"“{update.label}” posted to the timeline and sent to the incident's channels."
+    )
+    return redirect(incident)

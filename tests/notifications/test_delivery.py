@@ -248,3 +248,26 @@ def test_runbook_change_reaches_its_teams_channel(
     payload = json.loads(receiver.requests[-1].body)
     assert payload["event"] == "runbook.changed"
     assert payload["runbook"]["slug"] == runbook.slug
+
+
+def test_a_status_update_template_can_be_sent(
+    make_channel: Callable[..., Any],
+    receiver: Any,
+    editor: Any,
+    editor_client: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    make_channel(events=[Event.STATUS_UPDATE])
+    incident = declare(editor, django_capture_on_commit_callbacks)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = editor_client.post(
+            f"/notifications/incidents/{incident.number}/status-updates/investigating/"
+        )
+
+    assert response.status_code == 302
+    assert incident.timeline.filter(
+        kind="communication", text__contains="Status: Investigating"
+    ).exists()
+    [request] = receiver.requests
+    assert "Status: Investigating" in json.loads(request.body)["text"]
