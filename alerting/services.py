@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from incidents.models import OPEN_STATUSES, Incident, InvalidTransition, TimelineKind
@@ -173,7 +174,10 @@ def _raise_severity(incident: Incident, severity: str, *, by: Any) -> None:
     if SEVERITY_RANK[severity] >= SEVERITY_RANK[locked.severity]:
         return
     previous = locked.severity
-    Incident.objects.filter(pk=locked.pk).update(severity=severity)
+    # A row-version bump makes an edit form opened before this change report a conflict.
+    Incident.objects.filter(pk=locked.pk).update(
+        severity=severity, row_version=F("row_version") + 1, updated_at=timezone.now()
+    )
     incident.severity = severity
     locked.add_entry(
         by, TimelineKind.STATUS, f"Severity raised by a new alert: {previous} → {severity}"

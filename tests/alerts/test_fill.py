@@ -120,3 +120,13 @@ def test_incident_page_shows_when_every_alert_resolved(token: str, viewer_client
     html = viewer_client.get(f"/incidents/{number}/").content.decode()
 
     assert "All 1 alert of the group has resolved" in html
+
+
+def test_alert_choice_page_carries_the_labels_to_each_runbook(
+    viewer_client: Client, crashloop_runbook: Any, make_runbook: Any
+) -> None:
+    other = make_runbook(title="Crash looping on GKE", alert_names=["KubePodCrashLooping"])
+
+    html = viewer_client.get("/alerts/KubePodCrashLooping/?namespace=shop").content.decode()
+
+    assert f'href="{other.get_absolute_url()}?namespace=shop"' in html

@@ -247,3 +247,12 @@ def test_a_burst_of_parallel_notifications_for_one_group_opens_one_incident(
     assert len({answer["incidents"][0]["number"] for _, answer in results}) == 1
     assert Incident.objects.count() == 1
     assert Incident.objects.get().attachments.count() == 1
+
+
+def test_raising_the_severity_bumps_the_row_version(token: str) -> None:
+    client_post(AM, alertmanager_body(alertmanager_alert(severity="warning")), token)
+    before = Incident.objects.get().row_version
+
+    client_post(AM, alertmanager_body(alertmanager_alert(severity="critical")), token)
+
+    assert Incident.objects.get().row_version == before + 1
