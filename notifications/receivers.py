@@ -66,7 +66,9 @@ runbook_changed.connect(runbook_event, dispatch_uid="notifications.runbook_event
 
 def revision_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
     if created:
-        transaction.on_commit(partial(watching.record_revision, instance.pk), robust=True)
+        transaction.on_commit(
+            partial(watching.record_revision, instance.pk, instance.runbook_id), robust=True
+        )
 
 
 def history_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:

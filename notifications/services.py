@@ -65,6 +65,10 @@ def fan_out(
 ) -> list[Delivery]:
     from incidents.models import Incident
 
+    # One query when nobody listens for this event: imports and seeding write thousands of runbooks.
+    active = [c for c in Channel.objects.filter(paused_at__isnull=True) if c.wants(event)]
+    if not active:
+        return []
     payload: dict[str, Any] = {
         "event": event,
         "text": text,
@@ -102,10 +106,9 @@ def fan_out(
         }
         if runbook.team_id:
             team_ids.add(runbook.team_id)
-    channels = Channel.objects.filter(paused_at__isnull=True).filter(
-        Q(team__isnull=True) | Q(team__in=team_ids)
+    return deliver_to(
+        [c for c in active if c.team_id is None or c.team_id in team_ids], event, payload
     )
-    return deliver_to([c for c in channels if c.wants(event)], event, payload)
 
 
 def deliver_to(channels: list[Channel], event: str, payload: dict[str, Any]) -> list[Delivery]:

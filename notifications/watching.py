@@ -13,6 +13,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from fixit_runbooks import emails
@@ -25,10 +26,9 @@ MAX_DIFF_CHARS = 20_000
 MAX_ITEMS_PER_DIGEST = 50
 
 
-def watchers_of(runbook: Runbook) -> list[int]:
-    by_runbook = Watch.objects.filter(runbook=runbook).values_list("user_id", flat=True)
-    by_service = Watch.objects.filter(service__runbooks=runbook).values_list("user_id", flat=True)
-    return sorted({*by_runbook, *by_service})
+def watchers_of(runbook_id: int) -> list[int]:
+    watches = Watch.objects.filter(Q(runbook_id=runbook_id) | Q(service__runbooks=runbook_id))
+    return sorted(set(watches.values_list("user_id", flat=True)))
 
 
 def toggle(user: Any, *, runbook: Runbook | None = None, service: Any = None) -> bool:
@@ -52,12 +52,18 @@ def unified_diff(old: str, new: str, *, old_label: str, new_label: str) -> str:
     return text
 
 
-def record_revision(revision_id: int) -> int:
-    revision = Revision.objects.select_related("runbook", "author").filter(pk=revision_id).first()
+def record_revision(revision_id: int, runbook_id: int) -> int:
+    # Watchers first: one query when nobody watches, as during imports.
+    users = watchers_of(runbook_id)
+    revision = (
+        Revision.objects.select_related("runbook", "author").filter(pk=revision_id).first()
+        if users
+        else None
+    )
     if revision is None:
         return 0
     # The author knows what they changed.
-    users = [u for u in watchers_of(revision.runbook) if u != revision.author_id]
+    users = [u for u in users if u != revision.author_id]
     if not users:
         return 0
     previous = (
@@ -79,10 +85,10 @@ def record_revision(revision_id: int) -> int:
 
 
 def record_review(runbook_id: int, summary: str, reviewer: str) -> int:
-    runbook = Runbook.objects.filter(pk=runbook_id).first()
+    users = watchers_of(runbook_id)
+    runbook = Runbook.objects.filter(pk=runbook_id).first() if users else None
     if runbook is None:
         return 0
-    users = watchers_of(runbook)
     return _add(users, runbook, WatchNewsKind.REVIEWED, f"{summary} (by {reviewer})"[:500], "")
 
 

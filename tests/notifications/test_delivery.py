@@ -271,3 +271,10 @@ def test_a_status_update_template_can_be_sent(
     ).exists()
     [request] = receiver.requests
     assert "Status: Investigating" in json.loads(request.body)["text"]
+
+
+def test_an_event_nobody_listens_to_costs_one_query(
+    runbook: Any, django_assert_num_queries: Any
+) -> None:
+    with django_assert_num_queries(1):
+        services.fan_out(Event.RUNBOOK_CHANGED, text="Runbook changed", runbook_id=runbook.pk)

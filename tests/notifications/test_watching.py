@@ -6,7 +6,7 @@ from django.core import mail
 from django.test import Client
 
 from notifications.models import Watch, WatchNews
-from notifications.watching import send_watch_digests
+from notifications.watching import record_revision, send_watch_digests
 
 
 def edit(runbook: Any, editor: Any, capture: Any, text: str, summary: str = "Clarify") -> None:
@@ -93,3 +93,10 @@ def test_people_who_watch_nothing_get_nothing(
 
     assert send_watch_digests() == 0
     assert not WatchNews.objects.exists()
+
+
+def test_a_revision_nobody_watches_costs_one_query(
+    runbook: Any, django_assert_num_queries: Any
+) -> None:
+    with django_assert_num_queries(1):
+        record_revision(runbook.current_revision_id, runbook.pk)
