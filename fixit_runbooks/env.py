@@ -83,3 +83,19 @@ def check_secret_key(value: str) -> None:
             f"SECRET_KEY is too weak: use at least {SECRET_KEY_MIN_LENGTH} random characters, e.g. "
             "python -c 'import secrets; print(secrets.token_urlsafe(64))'"
         )
+
+
+def env_map(name: str, default: dict[str, str]) -> dict[str, str]:
+    """`key=value,key=value` into a dict; keys lower-cased."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    result = {}
+    for item in raw.split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ImproperlyConfigured(f"{name} must look like key=value,key=value; {item.strip()!r} does not")
+        result[key.strip().lower()] = value.strip()
+    return result

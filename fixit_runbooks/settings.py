@@ -6,7 +6,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import check_secret_key, env_bool, env_float, env_int, env_list, env_str
+from .env import check_secret_key, env_bool, env_float, env_int, env_list, env_map, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("FIXIT_VAR_DIR", str(BASE_DIR / "var")))
@@ -44,6 +44,9 @@ INSTALLED_APPS = [
     "incidents",
     "reviews",
     "fixit_runbooks.apps.FixitRunbooksConfig",
+    "alerting",
+    "notifications",
+    "contacts",
 ]
 
 MIDDLEWARE = [
@@ -315,10 +318,36 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reviews.tasks.retry_review_reminders",
         "schedule": REVIEW_REMINDER_LEASE_SECONDS,
     },
+    "send-watch-digests": {
+        "task": "notifications.tasks.send_watch_digests",
+        "schedule": crontab(minute=0),
+    },
+    "requeue-pending-deliveries": {
+        "task": "notifications.tasks.requeue_pending_deliveries",
+        "schedule": crontab(minute="*/10"),
+    },
 }
 
 # Reviews: when true, an editor cannot sign off a revision they wrote.
 REVIEW_REQUIRES_SECOND_REVIEWER = env_bool("REVIEW_REQUIRES_SECOND_REVIEWER", True)
+
+# Alerts in: the alert's `severity` label (lower-cased) → incident severity.
+ALERT_SEVERITY_MAP = env_map(
+    "ALERT_SEVERITY_MAP",
+    {"critical": "P1", "page": "P1", "high": "P1", "error": "P2", "warning": "P2", "info": "P3", "none": "P3"},
+)
+ALERT_DEFAULT_SEVERITY = env_str("ALERT_DEFAULT_SEVERITY", "P2")
+if ALERT_DEFAULT_SEVERITY not in {"P0", "P1", "P2", "P3"} or not set(ALERT_SEVERITY_MAP.values()) <= {
+    "P0",
+    "P1",
+    "P2",
+    "P3",
+}:
+    raise ImproperlyConfigured("ALERT_SEVERITY_MAP and ALERT_DEFAULT_SEVERITY take severities P0, P1, P2 or P3")
+
+# Chat and webhooks out: HTTP timeout per attempt, first retry delay (doubling after).
+NOTIFICATION_TIMEOUT_SECONDS = env_int("NOTIFICATION_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
+NOTIFICATION_RETRY_BASE_SECONDS = env_int("NOTIFICATION_RETRY_BASE_SECONDS", 30, minimum=1)
 
 # Imports: files larger than this are reported and skipped.
 IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", 1_000_000, minimum=1024)

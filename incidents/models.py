@@ -34,6 +34,7 @@ from runbooks.models import (
     saved_user,
 )
 
+from . import signals
 from .checklist import Step, parse_steps
 
 
@@ -192,6 +193,7 @@ class Incident(models.Model):
                 by, TimelineKind.STATUS, f"Incident opened ({incident.severity}, {incident.get_status_display()})"
             )
             AuditEvent.record(by, "incident.opened", incident, {"severity": incident.severity})
+            signals.announce(incident, signals.DECLARED, by)
         return incident
 
     def _locked(self) -> Incident:
@@ -209,7 +211,9 @@ class Incident(models.Model):
             raise InvalidTransition("A timeline entry needs some text.")
         with transaction.atomic():
             self._locked()
-            return self.add_entry(by, kind, text.strip(), at=at)
+            entry = self.add_entry(by, kind, text.strip(), at=at)
+            signals.announce(self, signals.NOTE_ADDED, by, kind=kind, text=entry.text)
+            return entry
 
     def change_status(self, to: str, *, by: Any) -> None:
         if to == Status.RESOLVED:
@@ -244,6 +248,7 @@ class Incident(models.Model):
             now_display = locked.get_status_display()
             locked.add_entry(by, TimelineKind.STATUS, f"Status: {previous_display} → {now_display}")
             AuditEvent.record(by, "incident.status_changed", locked, {"changes": changes})
+            signals.announce(locked, signals.STATUS_CHANGED, by, previous=previous)
         self.refresh_from_db()
 
     def acknowledge(self, *, by: Any) -> None:
@@ -339,6 +344,7 @@ class Incident(models.Model):
                 locked, by=by, summary=f"Used in {locked.number} ({locked.severity}): {locked.title} — resolved"
             )
             AuditEvent.record(by, "incident.resolved", locked, {"changes": _changes(before, locked)})
+            signals.announce(locked, signals.RESOLVED, by, previous=before["status"])
         self.refresh_from_db()
 
     def complete_review(
@@ -385,6 +391,7 @@ class Incident(models.Model):
                 locked,
                 {"changes": _changes(before, locked), "corrective_actions": len(created)},
             )
+            signals.announce(locked, signals.REVIEW_COMPLETED, by, actions=len(created))
         self.refresh_from_db()
         return created
 
@@ -596,6 +603,7 @@ class IncidentRunbook(FollowedRunbook):
             AuditEvent.record(
                 by, "incident.step_recorded", incident, {"runbook": self.runbook.slug, "step": step.key, "state": state}
             )
+            signals.announce(incident, signals.STEP_RECORDED, by, state=state, text=text)
         return progress
 
 

@@ -67,7 +67,9 @@ def alert_lookup(request: HttpRequest, alert_name: str) -> HttpResponse:
         Runbook.objects.visible_to(request.user).active().with_alert(name).select_related("owner", "team").order_by("title")
     )
     if len(runbooks) == 1:
-        return redirect(runbooks[0])
+        # Alert labels in the query string travel on: the runbook fills its commands with them.
+        query = request.GET.urlencode()
+        return redirect(runbooks[0].get_absolute_url() + (f"?{query}" if query else ""))
     if runbooks:
         return render(request, "search/alert_choice.html", {"alert_name": name, "runbooks": runbooks})
     # The name as one word or as its camel-case words: "KubePodCrashLoopingEU"

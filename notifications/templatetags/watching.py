@@ -1,0 +1,19 @@
+from typing import Any
+
+from django import template
+
+from ..models import Watch
+
+register = template.Library()
+
+
+@register.inclusion_tag("notifications/_watch_button.html", takes_context=True)
+def watch_button(context: Any, runbook: Any = None, service: Any = None) -> dict[str, Any]:
+    user = context["request"].user
+    target = {"runbook": runbook} if runbook is not None else {"service": service}
+    return {
+        "runbook": runbook,
+        "service": service,
+        "watching": Watch.objects.filter(user=user, **target).exists(),
+        "csrf_token": context.get("csrf_token"),
+    }
