@@ -32,6 +32,18 @@ class AppendOnlyQuerySet(models.QuerySet[Any]):
 
     update.alters_data = True  # type: ignore[attr-defined]
 
+    def update_derived(self, **kwargs: Any) -> int:
+        """Rewrite only columns derived from the row's own content (the model's DERIVED_FIELDS).
+
+        Rendered HTML is re-made from the stored text after a sanitiser policy
+        change; the text, numbers and authors it derives from stay as written.
+        """
+        if not kwargs or not set(kwargs) <= getattr(self.model, "DERIVED_FIELDS", frozenset()):
+            raise _refusal(self.model)
+        return super().update(**kwargs)
+
+    update_derived.alters_data = True  # type: ignore[attr-defined]
+
     def delete(self) -> tuple[int, dict[str, int]]:
         raise _refusal(self.model)
 

@@ -904,6 +904,9 @@ class AlertName(models.Model):
 class Revision(AppendOnlyModel):
     """One immutable saved state of a runbook's text, with its sanitised HTML."""
 
+    # Re-made from `body` by `manage.py rerender` after a sanitiser policy change.
+    DERIVED_FIELDS = frozenset({"body_html", "toc", "rendered_policy"})
+
     runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="revisions")
     number = models.PositiveIntegerField()
     version = models.CharField(max_length=20)

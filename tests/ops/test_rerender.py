@@ -16,7 +16,7 @@ def _rerender(*args: str) -> str:
 
 def test_a_policy_bump_re_renders_revisions_made_under_the_old_one(runbook, monkeypatch):
     revision = runbook.current_revision
-    Revision.objects.filter(pk=revision.pk).update(body_html="<p>old policy</p>")
+    Revision.objects.filter(pk=revision.pk).update_derived(body_html="<p>old policy</p>")
     monkeypatch.setattr(markdown, "SANITIZER_POLICY_VERSION", markdown.SANITIZER_POLICY_VERSION + 1)
     assert "Re-rendered 1 revisions" in _rerender()
     revision.refresh_from_db()
@@ -25,7 +25,7 @@ def test_a_policy_bump_re_renders_revisions_made_under_the_old_one(runbook, monk
 
 
 def test_revisions_already_under_the_current_policy_are_left_alone(runbook):
-    Revision.objects.filter(pk=runbook.current_revision_id).update(body_html="<p>kept</p>")
+    Revision.objects.filter(pk=runbook.current_revision_id).update_derived(body_html="<p>kept</p>")
     assert "Re-rendered 0 revisions" in _rerender()
     assert Revision.objects.get(pk=runbook.current_revision_id).body_html == "<p>kept</p>"
 

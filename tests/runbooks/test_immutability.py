@@ -160,3 +160,16 @@ def test_a_correction_is_a_new_history_row(runbook, editor):
     assert HistoryEntry.objects.filter(runbook=runbook).count() == 2
     original.refresh_from_db()
     assert original.summary == "Created"
+
+
+def test_only_derived_revision_columns_can_be_rewritten(runbook):
+    revisions = Revision.objects.filter(pk=runbook.current_revision_id)
+    with pytest.raises(ImmutableRow):
+        revisions.update_derived(body="rewritten history")
+    assert revisions.update_derived(body_html="<p>re-rendered</p>") == 1
+    assert Revision.objects.get(pk=runbook.current_revision_id).body != "rewritten history"
+
+
+def test_history_rows_have_no_derived_columns_to_rewrite(runbook):
+    with pytest.raises(ImmutableRow):
+        HistoryEntry.objects.filter(runbook=runbook).update_derived(summary="rewritten")

@@ -55,7 +55,7 @@ class Command(BaseCommand):
                     refused += 1
                     self.stderr.write(f"Revision {pk} kept its old HTML: {refusal}")
                     continue
-                updated += Revision.objects.filter(pk=pk, rendered_policy=policy).update(
+                updated += Revision.objects.filter(pk=pk, rendered_policy=policy).update_derived(
                     body_html=rendered.html,
                     toc=[list(entry) for entry in rendered.toc],
                     rendered_policy=policy_now,
