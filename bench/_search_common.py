@@ -44,7 +44,10 @@ def run_per_engine(script: Path, db_name: str, engines: list[str], extra_args: l
             }
             try:
                 result = subprocess.run(
-                    [sys.executable, str(script), "--worker", engine, *extra_args], cwd=REPO, env=env, check=False
+                    [sys.executable, str(script), "--worker", engine, *extra_args],
+                    cwd=REPO,
+                    env=env,
+                    check=False,
                 )
                 status = max(status, result.returncode)
             finally:

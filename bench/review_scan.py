@@ -35,7 +35,9 @@ def _admin_execute(sql: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runbooks", type=int, default=100_000)
-    parser.add_argument("--sqlite", action="store_true", help="use a temporary SQLite file instead of PostgreSQL")
+    parser.add_argument(
+        "--sqlite", action="store_true", help="use a temporary SQLite file instead of PostgreSQL"
+    )
     args = parser.parse_args()
 
     workdir = tempfile.TemporaryDirectory(prefix="fixit-bench-reviews-")
@@ -101,7 +103,9 @@ def run(count: int, engine: str) -> None:
             f"({report.summary()})"
         )
     snapshot = report.snapshot
-    print(f"snapshot: {snapshot.overdue:,} overdue, {snapshot.due_soon:,} due soon, {snapshot.current:,} current of {snapshot.total:,}")
+    print(
+        f"snapshot: {snapshot.overdue:,} overdue, {snapshot.due_soon:,} due soon, {snapshot.current:,} current of {snapshot.total:,}"
+    )
 
 
 if __name__ == "__main__":

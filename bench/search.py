@@ -110,7 +110,9 @@ def main() -> int:
         return 0
     engines = args.engine or ["postgresql", "sqlite"]
     return run_per_engine(
-        Path(__file__).resolve(), "fixit_bench_search", engines,
+        Path(__file__).resolve(),
+        "fixit_bench_search",
+        engines,
         ["--runbooks", str(args.runbooks), "--rounds", str(args.rounds)],
     )
 

@@ -19,7 +19,9 @@ def json_error(message: str, status: int, **extra: Any) -> JsonResponse:
     return response
 
 
-def api_role_required(role: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def api_role_required(
+    role: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Like role_required, for JSON endpoints: token or session auth, errors as JSON."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -31,13 +33,19 @@ def api_role_required(role: str) -> Callable[[Callable[..., HttpResponse]], Call
             header = request.headers.get("Authorization", "")
             if header:
                 scheme, _, raw = header.partition(" ")
-                token = ApiToken.objects.authenticate(raw.strip()) if scheme.lower() == "bearer" else None
+                token = (
+                    ApiToken.objects.authenticate(raw.strip())
+                    if scheme.lower() == "bearer"
+                    else None
+                )
                 if token is None:
                     return json_error("Invalid API token.", 401)
                 token.touch()
                 request.user = token.user
             elif not request.user.is_authenticated:
-                return json_error("Authentication required: log in or send Authorization: Bearer <token>.", 401)
+                return json_error(
+                    "Authentication required: log in or send Authorization: Bearer <token>.", 401
+                )
             if not has_role(request.user, role):
                 return json_error(f"This needs the {role} role.", 403)
             return view(request, *args, **kwargs)

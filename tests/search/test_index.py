@@ -11,14 +11,18 @@ pytestmark = pytest.mark.django_db
 
 
 def test_new_revision_replaces_the_indexed_text(runbook, editor):
-    runbook.add_revision(author=editor, body="## Symptoms\n\n- Wombat queue backlog.\n", change_summary="Rewrite")
+    runbook.add_revision(
+        author=editor, body="## Symptoms\n\n- Wombat queue backlog.\n", change_summary="Rewrite"
+    )
     assert [h.runbook.pk for h in search("wombat").hits] == [runbook.pk]
     assert search("dashboard").hits == []
 
 
 def test_changed_details_are_reindexed(runbook, editor):
     runbook.title = "Payments gateway timeouts"
-    runbook.update_details(by=editor, changed_fields=["title"], labels={"alert_names": ["PaymentsTimeouts"]})
+    runbook.update_details(
+        by=editor, changed_fields=["title"], labels={"alert_names": ["PaymentsTimeouts"]}
+    )
     assert search("gateway").hits[0].runbook.pk == runbook.pk
     assert search("PaymentsTimeouts").hits[0].runbook.pk == runbook.pk
     assert search("CheckoutHighLatency").hits == []

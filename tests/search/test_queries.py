@@ -23,7 +23,9 @@ def test_syntax_only_queries_parse_to_nothing(raw):
     assert parse(raw).is_empty
 
 
-@pytest.mark.parametrize("raw", ["col:term", "NEAR(disk full)", 'disk*"', "disk AND OR full", "{title}: disk"])
+@pytest.mark.parametrize(
+    "raw", ["col:term", "NEAR(disk full)", 'disk*"', "disk AND OR full", "{title}: disk"]
+)
 def test_engine_syntax_becomes_plain_quoted_words(raw):
     expression = parse(raw).fts5()
     # Only our own quotes, AND/OR/NOT and prefix stars survive; every word is quoted.

@@ -1,0 +1,51 @@
+"""Review state as search uses it: the one place search reads the review rule.
+
+The rule itself belongs to the library (runbooks); search only asks it, here,
+so pointing search at another home of the rule is a change to this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Q
+
+from runbooks.models import ReviewState
+from runbooks.models import review_state_q as library_review_state_q
+
+# Relevance × this factor. Small on purpose: it reorders runbooks of nearly
+# equal relevance (a current runbook before an overdue one), it never lifts a
+# poor match over a good one.
+FACTORS = {
+    ReviewState.CURRENT: 1.00,
+    ReviewState.DUE_SOON: 0.98,
+    ReviewState.REQUESTED: 0.96,
+    ReviewState.OVERDUE: 0.93,
+}
+RECENT_DRILL = dt.timedelta(days=90)
+DRILL_FACTOR = 1.02
+# Sort key for exact ties: current first.
+ORDER = {
+    ReviewState.CURRENT: 0,
+    ReviewState.DUE_SOON: 1,
+    ReviewState.REQUESTED: 2,
+    ReviewState.OVERDUE: 3,
+}
+
+FIELDS = ("review_requested_at", "next_review_due", "review_cadence", "last_drilled_at")
+
+
+def review_state(runbook: Any, now: dt.datetime) -> str:
+    """The runbook's ReviewState value (needs the FIELDS loaded)."""
+    return str(runbook.review_state(now))
+
+
+def review_state_filter(state: str, now: dt.datetime) -> Q:
+    """The runbooks whose review state is `state`, as one filter."""
+    return library_review_state_q(now)[ReviewState(state)]
+
+
+def freshness_factor(runbook: Any, state: str, now: dt.datetime) -> float:
+    drilled = runbook.last_drilled_at is not None and now - runbook.last_drilled_at <= RECENT_DRILL
+    return FACTORS[ReviewState(state)] * (DRILL_FACTOR if drilled else 1.0)
