@@ -42,11 +42,14 @@ from runbooks.models import ReviewState, Runbook
 from . import freshness, learning
 from .index import TEXT_CONFIG
 from .queries import Clause, ParsedQuery, parse
+from .vocabulary import STOPWORDS, known_words
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 50
-# Runbooks gathered per source (head, anywhere, any-clause) before ranking.
-CANDIDATES = 150
+# Runbooks gathered before ranking: from the title, alert names and lead, and
+# from anywhere in the text (fewer: a body-only match rarely reaches page one).
+HEAD_CANDIDATES = 120
+BODY_CANDIDATES = 40
 # Document counts stop here; a commoner clause counts as in COMMON_SHARE of the library.
 DF_CAP = 2000
 COMMON_SHARE = 0.5
@@ -203,11 +206,13 @@ def search(q: str, filters: Filters | None = None, *, limit: int = DEFAULT_LIMIT
         parsed = parsed.replaced(corrections)
         result.suggestion = parsed.text()
         result.corrected = True
+    parsed = parsed.whole_words(_whole_words(backend, parsed))
 
     scope, scope_params = _scope_sql(filters, now)
     ids = backend.candidates(parsed, scope, scope_params)
     result.total, result.total_capped = backend.count(parsed, scope, scope_params)
     if result.total < DEFAULT_LIMIT and len(parsed.clauses) > 1:
+        # Symptom sentences rarely share every word with a runbook: any clause will do.
         ids = list(dict.fromkeys(ids + backend.candidates(parsed.relaxed(), scope, scope_params)))
     ids = list(dict.fromkeys(_exact_name_ids(parsed, scope, scope_params) + ids))
     if not ids:
@@ -249,7 +254,7 @@ def _rank(
     clauses = parsed.clauses
     places, exact = backend.places(clauses, ids)
     idf = _idf(backend, clauses)
-    rows = Runbook.objects.active().filter(pk__in=ids).only("id", "title", *freshness.FIELDS)
+    rows = _rank_rows(ids)
     boosts = learning.boosts(parsed.terms, ids, now)
     scored = []
     for runbook in rows:
@@ -271,6 +276,39 @@ def _rank(
             _Scored(runbook.pk, score, full, state, runbook.title, boost.incidents if boost else 0)
         )
     return scored
+
+
+def _rank_rows(ids: list[int]) -> list[Runbook]:
+    """Title and review fields of the active candidates (raw SQL: the ORM's IN list costs more than the query)."""
+    columns = ", ".join(("id", "title", *freshness.FIELDS))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM runbooks_runbook WHERE archived_at IS NULL AND id IN ({_placeholders(ids)})",
+            ids,
+        )
+        rows = cursor.fetchall()
+    runbooks = []
+    for pk, title, requested, due, cadence, drilled in rows:
+        # SQLite hands datetimes back as text.
+        requested, due, drilled = (_to_datetime(value) for value in (requested, due, drilled))
+        runbooks.append(
+            Runbook(
+                id=pk,
+                title=title,
+                review_requested_at=requested,
+                next_review_due=due,
+                review_cadence=cadence,
+                last_drilled_at=drilled,
+            )
+        )
+    return runbooks
+
+
+def _to_datetime(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _idf(backend: _Postgres | _Sqlite, clauses: list[Clause]) -> list[float]:
@@ -309,8 +347,7 @@ def _exact_name_ids(parsed: ParsedQuery, scope: str, params: list[Any]) -> list[
         return []
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT DISTINCT a.runbook_id FROM runbooks_alertname a WHERE a.name_lower = %s"
-            f" AND a.runbook_id IN (SELECT r.id FROM runbooks_runbook r WHERE {scope})",
+            f"SELECT DISTINCT a.runbook_id FROM runbooks_alertname a WHERE a.name_lower = %s {scope.format(id='a.runbook_id')}",
             [parsed.compact, *params],
         )
         return [row[0] for row in cursor.fetchall()]
@@ -343,12 +380,16 @@ def _browse(result: SearchResult, filters: Filters, now: dt.datetime, limit: int
 
 
 def _scope_sql(filters: Filters, now: dt.datetime) -> tuple[str, list[Any]]:
-    """A condition on runbooks_runbook r: active, and the filters."""
+    """A condition on the index row's runbook id: the filters, if any.
+
+    Archived runbooks have no index rows (search.index), and the rows ranked
+    and shown are read from Runbook.objects.active() as well.
+    """
     if not filters.any():
-        return "r.archived_at IS NULL", []
+        return "", []
     inner = filters.apply(Runbook.objects.active(), now).values("id")
     sql, params = inner.query.sql_with_params()
-    return f"r.archived_at IS NULL AND r.id IN ({sql})", list(params)
+    return f" AND {{id}} IN ({sql})", list(params)
 
 
 def _placeholders(values: list[Any]) -> str:
@@ -357,14 +398,13 @@ def _placeholders(values: list[Any]) -> str:
 
 class _Postgres:
     def candidates(self, parsed: ParsedQuery, scope: str, params: list[Any]) -> list[int]:
+        scope = scope.format(id="d.runbook_id")
         sql = f"""
             (SELECT d.runbook_id FROM search_runbooksearchdocument d
-               JOIN runbooks_runbook r ON r.id = d.runbook_id
-              WHERE d.head @@ to_tsquery('{TEXT_CONFIG}', %s) AND {scope} LIMIT {CANDIDATES})
+              WHERE d.head @@ to_tsquery('{TEXT_CONFIG}', %s) {scope} LIMIT {HEAD_CANDIDATES})
             UNION
             (SELECT d.runbook_id FROM search_runbooksearchdocument d
-               JOIN runbooks_runbook r ON r.id = d.runbook_id
-              WHERE d.document @@ to_tsquery('{TEXT_CONFIG}', %s) AND {scope} LIMIT {CANDIDATES})
+              WHERE d.document @@ to_tsquery('{TEXT_CONFIG}', %s) {scope} LIMIT {BODY_CANDIDATES})
         """
         expression = parsed.tsquery()
         with connection.cursor() as cursor:
@@ -372,10 +412,11 @@ class _Postgres:
             return [row[0] for row in cursor.fetchall()]
 
     def count(self, parsed: ParsedQuery, scope: str, params: list[Any]) -> tuple[int, bool]:
+        scope = scope.format(id="d.runbook_id")
         sql = f"""
             SELECT count(*) FROM (
-                SELECT 1 FROM search_runbooksearchdocument d JOIN runbooks_runbook r ON r.id = d.runbook_id
-                 WHERE d.document @@ to_tsquery('{TEXT_CONFIG}', %s) AND {scope} LIMIT {COUNT_CAP + 1}
+                SELECT 1 FROM search_runbooksearchdocument d
+                 WHERE d.document @@ to_tsquery('{TEXT_CONFIG}', %s) {scope} LIMIT {COUNT_CAP + 1}
             ) c
         """
         with connection.cursor() as cursor:
@@ -471,21 +512,22 @@ class _Postgres:
 
 class _Sqlite:
     def candidates(self, parsed: ParsedQuery, scope: str, params: list[Any]) -> list[int]:
+        scope = scope.format(id="rowid")
         sql = f"""
-            SELECT id FROM (SELECT f.rowid AS id FROM search_fts f JOIN runbooks_runbook r ON r.id = f.rowid
-                             WHERE search_fts MATCH %s AND {scope} LIMIT {CANDIDATES})
+            SELECT id FROM (SELECT rowid AS id FROM search_fts
+                             WHERE search_fts MATCH %s {scope} LIMIT {HEAD_CANDIDATES})
             UNION
-            SELECT id FROM (SELECT f.rowid AS id FROM search_fts f JOIN runbooks_runbook r ON r.id = f.rowid
-                             WHERE search_fts MATCH %s AND {scope} LIMIT {CANDIDATES})
+            SELECT id FROM (SELECT rowid AS id FROM search_fts
+                             WHERE search_fts MATCH %s {scope} LIMIT {BODY_CANDIDATES})
         """
         with connection.cursor() as cursor:
             cursor.execute(sql, [parsed.fts5("names lead"), *params, parsed.fts5(), *params])
             return [row[0] for row in cursor.fetchall()]
 
     def count(self, parsed: ParsedQuery, scope: str, params: list[Any]) -> tuple[int, bool]:
+        scope = scope.format(id="rowid")
         sql = f"""
-            SELECT count(*) FROM (SELECT 1 FROM search_fts f JOIN runbooks_runbook r ON r.id = f.rowid
-                                   WHERE search_fts MATCH %s AND {scope} LIMIT {COUNT_CAP + 1})
+            SELECT count(*) FROM (SELECT 1 FROM search_fts WHERE search_fts MATCH %s {scope} LIMIT {COUNT_CAP + 1})
         """
         with connection.cursor() as cursor:
             cursor.execute(sql, [parsed.fts5(), *params])
@@ -624,6 +666,25 @@ def _corrections(backend: _Postgres | _Sqlite, parsed: ParsedQuery) -> dict[str,
     return {t: cached[key] for key, t in keys.items() if cached.get(key)}
 
 
+def _whole_words(backend: _Postgres | _Sqlite, parsed: ParsedQuery) -> set[str]:
+    """The typed words that are words of the library or of the vocabulary file, cached like spelling fixes.
+
+    Those match as whole words only: on PostgreSQL a prefix applies to the
+    stem ("nearly" → near:* would find "NearFull"), on SQLite to the word.
+    """
+    terms = list(dict.fromkeys(parsed.terms))
+    keys = {f"search:word:{connection.vendor}:{t}": t for t in terms}
+    cached = cache.get_many(list(keys))
+    missing = [t for key, t in keys.items() if key not in cached]
+    if missing:
+        known = backend.known(missing)
+        fresh = {f"search:word:{connection.vendor}:{t}": t in known for t in missing}
+        cache.set_many(fresh, STATS_TTL)
+        cached.update(fresh)
+    vocabulary = known_words()
+    return {t for key, t in keys.items() if cached[key] or t in vocabulary}
+
+
 def _one_edit(word: str) -> set[str]:
     """Every word one deletion, swap, replacement or insertion away (Norvig's edits1)."""
     splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
@@ -637,16 +698,26 @@ def _one_edit(word: str) -> set[str]:
 def _closest(candidates: list[tuple[str, str]]) -> dict[str, str]:
     """Per misspelt term, the candidate fewest keystrokes away.
 
-    Ties go to a word the term is a subsequence of, since a dropped letter is
-    the commonest typo ("leadr" → "leader", not "lead"), then alphabetically.
+    Ties go to the same letters in another order ("etdc" → "etcd", not "etc"),
+    then to a word the term is a subsequence of, since a dropped letter is the
+    commonest typo ("leadr" → "leader", not "lead"), then to the nearest length,
+    then alphabetically.
     """
-    best: dict[str, tuple[int, bool, str]] = {}
+    best: dict[str, tuple[int, bool, bool, int, str]] = {}
     for term, word in candidates:
+        if word in STOPWORDS:
+            continue
         distance = edit_distance(term, word)
-        key = (distance, not _is_subsequence(term, word), word)
+        key = (
+            distance,
+            sorted(term) != sorted(word),
+            not _is_subsequence(term, word),
+            abs(len(word) - len(term)),
+            word,
+        )
         if distance <= _allowed_edits(term) and (term not in best or key < best[term]):
             best[term] = key
-    return {term: key[2] for term, key in best.items()}
+    return {term: key[-1] for term, key in best.items()}
 
 
 def _is_subsequence(short: str, long: str) -> bool:
@@ -674,7 +745,10 @@ def edit_distance(a: str, b: str) -> int:
 
 
 def _suggestible(parsed: ParsedQuery) -> list[str]:
-    return list(dict.fromkeys(t for t in parsed.terms if len(t) >= 4 and not t.isdigit()))[:5]
+    known = known_words()
+    return list(
+        dict.fromkeys(t for t in parsed.terms if len(t) >= 4 and not t.isdigit() and t not in known)
+    )[:5]
 
 
 def _trigrams(word: str) -> set[str]:

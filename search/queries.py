@@ -14,7 +14,7 @@ looping"). A clause matches a runbook when any of them does.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .vocabulary import STOPWORDS, expand, split_camel, words
 
@@ -37,15 +37,20 @@ class Clause:
     words: tuple[str, ...]
     phrase: bool = False
     alternatives: tuple[tuple[str, ...], ...] = ()
+    # A single typed word also matches the words it begins ("certif" → certificate),
+    # unless it is a whole word of the library already.
+    prefix: bool = True
+
+    @property
+    def is_prefix(self) -> bool:
+        return self.prefix and not self.phrase and len(self.words) == 1
 
     def text(self) -> str:
         return '"' + " ".join(self.words) + '"' if self.phrase else " ".join(self.words)
 
     def fts5(self, columns: str = "") -> str:
         """FTS5: the typed word as a prefix (or the quoted phrase), OR each alternative as a phrase."""
-        typed = (
-            '"' + " ".join(self.words) + '"' + ("" if self.phrase or len(self.words) > 1 else " *")
-        )
+        typed = '"' + " ".join(self.words) + '"' + (" *" if self.is_prefix else "")
         options = [typed, *('"' + " ".join(a) + '"' for a in self.alternatives)]
         expression = "(" + " OR ".join(options) + ")"
         return f"{{{columns}}} : {expression}" if columns else expression
@@ -57,7 +62,7 @@ class Clause:
             suffix = (":*" if prefix else ":") + weights if prefix or weights else ""
             return "(" + " <-> ".join(f"{w}{suffix}" for w in ws) + ")"
 
-        typed = phrase(self.words, not self.phrase and len(self.words) == 1)
+        typed = phrase(self.words, self.is_prefix)
         return "(" + " | ".join([typed, *(phrase(a, False) for a in self.alternatives)]) + ")"
 
 
@@ -97,6 +102,22 @@ class ParsedQuery:
         return " or ".join(
             " ".join([c.text() for c in alt.clauses] + [f"-{w}" for w in alt.excluded])
             for alt in self.alternatives
+        )
+
+    def whole_words(self, known: set[str]) -> ParsedQuery:
+        """The same query with the words in `known` matched as whole words, not as prefixes."""
+        return ParsedQuery(
+            [
+                Conjunction(
+                    [
+                        replace(c, prefix=False) if len(c.words) == 1 and c.words[0] in known else c
+                        for c in alt.clauses
+                    ],
+                    list(alt.excluded),
+                )
+                for alt in self.alternatives
+            ],
+            self.compact,
         )
 
     def relaxed(self) -> ParsedQuery:

@@ -16,7 +16,8 @@ SYNONYMS_FILE = Path(__file__).resolve().parent / "data" / "synonyms.txt"
 WORD_RE = re.compile(r"[^\W_]+")
 # Words that carry no meaning in a query (a subset of the snowball English
 # list: "down", "up", "out", "off", "over" and "under" stay, they are what
-# alerts and symptoms say).
+# alerts and symptoms say; plus the filler of spoken symptoms: "keeps",
+# "cannot", "gets").
 STOPWORDS = frozenset(
     """
     i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her
@@ -26,6 +27,8 @@ STOPWORDS = frozenset(
     above below to from in on again further then once here there when where why how all any both each
     few more most other some such no nor not only own same so than too very s t can will just don
     should now
+    cannot could would get gets got getting keep keeps kept right still also like seem seems really
+    anymore please help whats etc
     """.split()  # noqa: SIM905
 )
 CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -71,6 +74,12 @@ def phrase_index() -> dict[tuple[str, ...], tuple[tuple[str, ...], ...]]:
         for key, _ in group:
             index[key] = tuple(dict.fromkeys(index.get(key, ()) + tuple(full for _, full in group)))
     return index
+
+
+@cache
+def known_words() -> frozenset[str]:
+    """Every word of the vocabulary file: real words, never "corrected" even if no runbook uses them."""
+    return frozenset(w for entries in phrase_index().values() for entry in entries for w in entry)
 
 
 def expand(tokens: list[str]) -> list[tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]]:
