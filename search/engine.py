@@ -50,6 +50,10 @@ MAX_LIMIT = 50
 # from anywhere in the text (fewer: a body-only match rarely reaches page one).
 HEAD_CANDIDATES = 120
 BODY_CANDIDATES = 40
+# When few runbooks hold every clause: each clause brings its own share, so a
+# rare word's runbooks are all gathered even when a common word matches hundreds.
+CLAUSE_CANDIDATES = 240
+MIN_PER_CLAUSE = 20
 # Document counts stop here; a commoner clause counts as in COMMON_SHARE of the library.
 DF_CAP = 2000
 COMMON_SHARE = 0.5
@@ -213,7 +217,9 @@ def search(q: str, filters: Filters | None = None, *, limit: int = DEFAULT_LIMIT
     result.total, result.total_capped = backend.count(parsed, scope, scope_params)
     if result.total < DEFAULT_LIMIT and len(parsed.clauses) > 1:
         # Symptom sentences rarely share every word with a runbook: any clause will do.
-        ids = list(dict.fromkeys(ids + backend.candidates(parsed.relaxed(), scope, scope_params)))
+        ids = list(
+            dict.fromkeys(ids + backend.candidates_per_clause(parsed.clauses, scope, scope_params))
+        )
     ids = list(dict.fromkeys(_exact_name_ids(parsed, scope, scope_params) + ids))
     if not ids:
         return result
@@ -411,6 +417,28 @@ class _Postgres:
             cursor.execute(sql, [expression, *params, expression, *params])
             return [row[0] for row in cursor.fetchall()]
 
+    def candidates_per_clause(
+        self, clauses: list[Clause], scope: str, params: list[Any]
+    ) -> list[int]:
+        scope = scope.format(id="d.runbook_id")
+        share = max(MIN_PER_CLAUSE, CLAUSE_CANDIDATES // len(clauses))
+        parts = [
+            f"(SELECT d.runbook_id FROM search_runbooksearchdocument d"
+            f" WHERE d.head @@ to_tsquery('{TEXT_CONFIG}', %s) {scope} LIMIT {share})"
+            for _ in clauses
+        ]
+        parts.append(
+            f"(SELECT d.runbook_id FROM search_runbooksearchdocument d"
+            f" WHERE d.document @@ to_tsquery('{TEXT_CONFIG}', %s) {scope} LIMIT {BODY_CANDIDATES})"
+        )
+        values: list[Any] = []
+        for clause in clauses:
+            values += [clause.tsquery(), *params]
+        values += [" | ".join(c.tsquery() for c in clauses), *params]
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ".join(parts), values)
+            return [row[0] for row in cursor.fetchall()]
+
     def count(self, parsed: ParsedQuery, scope: str, params: list[Any]) -> tuple[int, bool]:
         scope = scope.format(id="d.runbook_id")
         sql = f"""
@@ -522,6 +550,27 @@ class _Sqlite:
         """
         with connection.cursor() as cursor:
             cursor.execute(sql, [parsed.fts5("names lead"), *params, parsed.fts5(), *params])
+            return [row[0] for row in cursor.fetchall()]
+
+    def candidates_per_clause(
+        self, clauses: list[Clause], scope: str, params: list[Any]
+    ) -> list[int]:
+        scope = scope.format(id="rowid")
+        share = max(MIN_PER_CLAUSE, CLAUSE_CANDIDATES // len(clauses))
+        parts = [
+            f"SELECT id FROM (SELECT rowid AS id FROM search_fts WHERE search_fts MATCH %s {scope} LIMIT {share})"
+            for _ in clauses
+        ]
+        parts.append(
+            f"SELECT id FROM (SELECT rowid AS id FROM search_fts WHERE search_fts MATCH %s {scope}"
+            f" LIMIT {BODY_CANDIDATES})"
+        )
+        values: list[Any] = []
+        for clause in clauses:
+            values += [clause.fts5("names lead"), *params]
+        values += [" OR ".join(c.fts5() for c in clauses), *params]
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ".join(parts), values)
             return [row[0] for row in cursor.fetchall()]
 
     def count(self, parsed: ParsedQuery, scope: str, params: list[Any]) -> tuple[int, bool]:
