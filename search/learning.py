@@ -27,9 +27,20 @@ SIMILARITY = 0.5
 USES_READ = 200
 
 
+SUFFIXES = ("ing", "es", "ed", "s")
+
+
+def _stem(word: str) -> str:
+    """A light stem, so "timeout" and "timeouts" count as the same word."""
+    for suffix in SUFFIXES:
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
 def query_terms(q: str) -> str:
-    """The query's typed words, sorted and de-duplicated (what "similar" compares)."""
-    return " ".join(sorted(set(parse(q).terms)))[:200]
+    """The query's words, lightly stemmed, sorted and de-duplicated (what "similar" compares)."""
+    return " ".join(sorted({_stem(t) for t in parse(q).terms}))[:200]
 
 
 def record_use(query: str, runbook: Any, incident: Any) -> SearchUse | None:
@@ -63,7 +74,7 @@ def boosts(
     if not runbook_ids or not terms:
         return {}
     now = now or timezone.now()
-    wanted = set(terms)
+    wanted = {_stem(t) for t in terms}
     weight: dict[int, float] = {}
     incidents: dict[int, set[int]] = {}
     # Raw SQL: the ORM's IN list over a few hundred ids costs more than the query.
