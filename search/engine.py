@@ -284,7 +284,19 @@ def _rank(
     return scored
 
 
-def _rank_rows(ids: list[int]) -> list[Runbook]:
+@dataclass(slots=True)
+class _RankRow:
+    """The fields ranking reads; a Django model instance per candidate would cost more than the query."""
+
+    pk: int
+    title: str
+    review_requested_at: dt.datetime | None
+    next_review_due: dt.datetime | None
+    review_cadence: str
+    last_drilled_at: dt.datetime | None
+
+
+def _rank_rows(ids: list[int]) -> list[_RankRow]:
     """Title and review fields of the active candidates (raw SQL: the ORM's IN list costs more than the query)."""
     columns = ", ".join(("id", "title", *freshness.FIELDS))
     with connection.cursor() as cursor:
@@ -293,21 +305,13 @@ def _rank_rows(ids: list[int]) -> list[Runbook]:
             ids,
         )
         rows = cursor.fetchall()
-    runbooks = []
-    for pk, title, requested, due, cadence, drilled in rows:
-        # SQLite hands datetimes back as text.
-        requested, due, drilled = (_to_datetime(value) for value in (requested, due, drilled))
-        runbooks.append(
-            Runbook(
-                id=pk,
-                title=title,
-                review_requested_at=requested,
-                next_review_due=due,
-                review_cadence=cadence,
-                last_drilled_at=drilled,
-            )
+    # SQLite hands datetimes back as text.
+    return [
+        _RankRow(
+            pk, title, _to_datetime(requested), _to_datetime(due), cadence, _to_datetime(drilled)
         )
-    return runbooks
+        for pk, title, requested, due, cadence, drilled in rows
+    ]
 
 
 def _to_datetime(value: Any) -> dt.datetime | None:
@@ -587,7 +591,8 @@ class _Sqlite:
         self, clauses: list[Clause], ids: list[int]
     ) -> tuple[dict[int, dict[int, str]], dict[int, set[str]]]:
         id_list = _placeholders(ids)
-        parts, params = [], []
+        parts: list[str] = []
+        params: list[Any] = []
         for i, clause in enumerate(clauses):
             for rank, columns in ((3, "names"), (2, "lead"), (1, "")):
                 parts.append(

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db.models import Q
 
-from runbooks.models import ReviewState
+from runbooks.models import ReviewState, Runbook
 from runbooks.models import review_state_q as library_review_state_q
 
 # Relevance × this factor. Small on purpose: it reorders runbooks of nearly
@@ -37,8 +37,8 @@ FIELDS = ("review_requested_at", "next_review_due", "review_cadence", "last_dril
 
 
 def review_state(runbook: Any, now: dt.datetime) -> str:
-    """The runbook's ReviewState value (needs the FIELDS loaded)."""
-    return str(runbook.review_state(now))
+    """The ReviewState value of a runbook, or of any object carrying FIELDS (ranking reads plain rows)."""
+    return str(Runbook.review_state(runbook, now))
 
 
 def review_state_filter(state: str, now: dt.datetime) -> Q:

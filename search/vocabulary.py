@@ -56,7 +56,7 @@ def parse_groups(text: str) -> list[tuple[tuple[tuple[str, ...], tuple[str, ...]
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        entries = {}
+        entries: dict[tuple[str, ...], tuple[str, ...]] = {}
         for part in line.split(","):
             key, full = content_words(part), tuple(words(part))
             if key:
