@@ -213,8 +213,8 @@ def search(q: str, filters: Filters | None = None, *, limit: int = DEFAULT_LIMIT
     parsed = parsed.whole_words(_whole_words(backend, parsed))
 
     scope, scope_params = _scope_sql(filters, now)
-    ids = backend.candidates(parsed, scope, scope_params)
-    result.total, result.total_capped = backend.count(parsed, scope, scope_params)
+    ids, found = backend.candidates(parsed, scope, scope_params)
+    result.total, result.total_capped = min(found, COUNT_CAP), found > COUNT_CAP
     if result.total < DEFAULT_LIMIT and len(parsed.clauses) > 1:
         # Symptom sentences rarely share every word with a runbook: any clause will do.
         ids = list(
@@ -407,19 +407,29 @@ def _placeholders(values: list[Any]) -> str:
 
 
 class _Postgres:
-    def candidates(self, parsed: ParsedQuery, scope: str, params: list[Any]) -> list[int]:
+    def candidates(
+        self, parsed: ParsedQuery, scope: str, params: list[Any]
+    ) -> tuple[list[int], int]:
+        """Head and body candidates and the (capped) count of matches, one pass over each index."""
         scope = scope.format(id="d.runbook_id")
         sql = f"""
-            (SELECT d.runbook_id FROM search_runbooksearchdocument d
+            WITH body AS MATERIALIZED (
+                SELECT d.runbook_id FROM search_runbooksearchdocument d
+                 WHERE d.document @@ to_tsquery('{TEXT_CONFIG}', %s) {scope} LIMIT {COUNT_CAP + 1}
+            )
+            (SELECT d.runbook_id, 0 FROM search_runbooksearchdocument d
               WHERE d.head @@ to_tsquery('{TEXT_CONFIG}', %s) {scope} LIMIT {HEAD_CANDIDATES})
-            UNION
-            (SELECT d.runbook_id FROM search_runbooksearchdocument d
-              WHERE d.document @@ to_tsquery('{TEXT_CONFIG}', %s) {scope} LIMIT {BODY_CANDIDATES})
+            UNION ALL
+            (SELECT runbook_id, 0 FROM body LIMIT {BODY_CANDIDATES})
+            UNION ALL
+            SELECT count(*), 1 FROM body
         """
         expression = parsed.tsquery()
         with connection.cursor() as cursor:
             cursor.execute(sql, [expression, *params, expression, *params])
-            return [row[0] for row in cursor.fetchall()]
+            rows = cursor.fetchall()
+        ids = list(dict.fromkeys(pk for pk, kind in rows if kind == 0))
+        return ids, next(n for n, kind in rows if kind == 1)
 
     def candidates_per_clause(
         self, clauses: list[Clause], scope: str, params: list[Any]
@@ -442,19 +452,6 @@ class _Postgres:
         with connection.cursor() as cursor:
             cursor.execute(" UNION ".join(parts), values)
             return [row[0] for row in cursor.fetchall()]
-
-    def count(self, parsed: ParsedQuery, scope: str, params: list[Any]) -> tuple[int, bool]:
-        scope = scope.format(id="d.runbook_id")
-        sql = f"""
-            SELECT count(*) FROM (
-                SELECT 1 FROM search_runbooksearchdocument d
-                 WHERE d.document @@ to_tsquery('{TEXT_CONFIG}', %s) {scope} LIMIT {COUNT_CAP + 1}
-            ) c
-        """
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [parsed.tsquery(), *params])
-            found = cursor.fetchone()[0]
-        return min(found, COUNT_CAP), found > COUNT_CAP
 
     def places(
         self, clauses: list[Clause], ids: list[int]
@@ -543,18 +540,27 @@ class _Postgres:
 
 
 class _Sqlite:
-    def candidates(self, parsed: ParsedQuery, scope: str, params: list[Any]) -> list[int]:
+    def candidates(
+        self, parsed: ParsedQuery, scope: str, params: list[Any]
+    ) -> tuple[list[int], int]:
+        """Head and body candidates and the (capped) count of matches."""
         scope = scope.format(id="rowid")
         sql = f"""
-            SELECT id FROM (SELECT rowid AS id FROM search_fts
-                             WHERE search_fts MATCH %s {scope} LIMIT {HEAD_CANDIDATES})
-            UNION
-            SELECT id FROM (SELECT rowid AS id FROM search_fts
-                             WHERE search_fts MATCH %s {scope} LIMIT {BODY_CANDIDATES})
+            WITH body AS MATERIALIZED (
+                SELECT rowid AS id FROM search_fts WHERE search_fts MATCH %s {scope} LIMIT {COUNT_CAP + 1}
+            )
+            SELECT id, 0 FROM (SELECT rowid AS id FROM search_fts WHERE search_fts MATCH %s {scope}
+                                LIMIT {HEAD_CANDIDATES})
+            UNION ALL
+            SELECT id, 0 FROM (SELECT id FROM body LIMIT {BODY_CANDIDATES})
+            UNION ALL
+            SELECT count(*), 1 FROM body
         """
         with connection.cursor() as cursor:
-            cursor.execute(sql, [parsed.fts5("names lead"), *params, parsed.fts5(), *params])
-            return [row[0] for row in cursor.fetchall()]
+            cursor.execute(sql, [parsed.fts5(), *params, parsed.fts5("names lead"), *params])
+            rows = cursor.fetchall()
+        ids = list(dict.fromkeys(pk for pk, kind in rows if kind == 0))
+        return ids, next(n for n, kind in rows if kind == 1)
 
     def candidates_per_clause(
         self, clauses: list[Clause], scope: str, params: list[Any]
@@ -576,16 +582,6 @@ class _Sqlite:
         with connection.cursor() as cursor:
             cursor.execute(" UNION ".join(parts), values)
             return [row[0] for row in cursor.fetchall()]
-
-    def count(self, parsed: ParsedQuery, scope: str, params: list[Any]) -> tuple[int, bool]:
-        scope = scope.format(id="rowid")
-        sql = f"""
-            SELECT count(*) FROM (SELECT 1 FROM search_fts WHERE search_fts MATCH %s {scope} LIMIT {COUNT_CAP + 1})
-        """
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [parsed.fts5(), *params])
-            found = cursor.fetchone()[0]
-        return min(found, COUNT_CAP), found > COUNT_CAP
 
     def places(
         self, clauses: list[Clause], ids: list[int]
