@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -586,19 +587,22 @@ class _Sqlite:
     def places(
         self, clauses: list[Clause], ids: list[int]
     ) -> tuple[dict[int, dict[int, str]], dict[int, set[str]]]:
+        # Each clause's matches in full, intersected here: FTS5 evaluates a MATCH
+        # with "rowid IN (…)" once per listed id, twenty times slower than this.
         id_list = _placeholders(ids)
+        wanted = set(ids)
         parts: list[str] = []
         params: list[Any] = []
         for i, clause in enumerate(clauses):
             for rank, columns in ((3, "names"), (2, "lead"), (1, "")):
-                parts.append(
-                    f"SELECT {i}, {rank}, rowid FROM search_fts WHERE search_fts MATCH %s AND rowid IN ({id_list})"
-                )
-                params += [clause.fts5(columns), *ids]
+                parts.append(f"SELECT {i}, {rank}, rowid FROM search_fts WHERE search_fts MATCH %s")
+                params.append(clause.fts5(columns))
         best: dict[int, dict[int, int]] = {}
         with connection.cursor() as cursor:
             cursor.execute(" UNION ALL ".join(parts), params)
             for i, rank, pk in cursor.fetchall():
+                if pk not in wanted:
+                    continue
                 found = best.setdefault(pk, {})
                 found[i] = max(found.get(i, 0), rank)
             cursor.execute(
@@ -625,20 +629,19 @@ class _Sqlite:
             return {}
         # snippet() only runs inside a MATCH query; cutting it for the page of
         # hits only keeps its cost independent of how many runbooks matched.
+        # Driving it from the list of ids (json_each) lets FTS5 seek each one;
+        # "rowid IN (…)" costs several times more. Column -1: the best one.
         marks = f"'{MARK_START}', '{MARK_STOP}', ' … ', {SNIPPET_WORDS}"
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""
-                SELECT rowid, snippet(search_fts, 2, {marks}), snippet(search_fts, 1, {marks})
-                  FROM search_fts
-                 WHERE search_fts MATCH %s AND rowid IN ({_placeholders(ids)})
+                SELECT f.rowid, snippet(search_fts, -1, {marks})
+                  FROM json_each(%s) shown JOIN search_fts f ON f.rowid = shown.value
+                 WHERE search_fts MATCH %s
                 """,
-                [parsed.relaxed().fts5(), *ids],
+                [json.dumps(ids), parsed.relaxed().fts5()],
             )
-            return {
-                pk: body if MARK_START in body or MARK_START not in lead else lead
-                for pk, body, lead in cursor.fetchall()
-            }
+            return dict(cursor.fetchall())
 
     def unknown(self, terms: list[str]) -> list[str]:
         known = " UNION ALL ".join(["SELECT %s AS term"] * len(terms))
