@@ -49,11 +49,11 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 50
 # Runbooks gathered before ranking: from the title, alert names and lead, and
 # from anywhere in the text (fewer: a body-only match rarely reaches page one).
-HEAD_CANDIDATES = 120
-BODY_CANDIDATES = 40
+HEAD_CANDIDATES = 60
+BODY_CANDIDATES = 30
 # When few runbooks hold every clause: each clause brings its own share, so a
 # rare word's runbooks are all gathered even when a common word matches hundreds.
-CLAUSE_CANDIDATES = 240
+CLAUSE_CANDIDATES = 160
 MIN_PER_CLAUSE = 20
 # Document counts stop here; a commoner clause counts as in COMMON_SHARE of the library.
 DF_CAP = 2000
