@@ -7,32 +7,58 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('incidents', '0002_incident_row_version'),
-        ('runbooks', '0005_archive_and_row_version'),
-        ('search', '0002_engine_indexes'),
+        ("incidents", "0002_incident_row_version"),
+        ("runbooks", "0005_archive_and_row_version"),
+        ("search", "0002_engine_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='runbooksearchdocument',
-            name='head',
+            model_name="runbooksearchdocument",
+            name="head",
             field=django.contrib.postgres.search.SearchVectorField(null=True),
         ),
         migrations.CreateModel(
-            name='SearchUse',
+            name="SearchUse",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('query', models.CharField(max_length=200)),
-                ('terms', models.CharField(db_index=True, max_length=200)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='incidents.incident')),
-                ('runbook', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='runbooks.runbook')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("query", models.CharField(max_length=200)),
+                ("terms", models.CharField(db_index=True, max_length=200)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="incidents.incident",
+                    ),
+                ),
+                (
+                    "runbook",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="runbooks.runbook",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['runbook', 'created_at'], name='search_sear_runbook_99c677_idx')],
-                'constraints': [models.UniqueConstraint(fields=('incident', 'runbook', 'terms'), name='search_use_once_per_incident')],
+                "indexes": [
+                    models.Index(
+                        fields=["runbook", "created_at"], name="search_sear_runbook_99c677_idx"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("incident", "runbook", "terms"), name="search_use_once_per_incident"
+                    )
+                ],
             },
         ),
     ]
