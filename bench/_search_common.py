@@ -17,11 +17,15 @@ REPO = Path(__file__).resolve().parents[1]
 POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 
 
-def _psql_admin(sql: str) -> None:
+def psql_admin(sql: str, *, missing_ok: bool = False) -> None:
     import psycopg
 
     with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(sql)
+        try:
+            conn.execute(sql)
+        except psycopg.errors.DuplicateDatabase:
+            if not missing_ok:
+                raise
 
 
 def run_per_engine(script: Path, db_name: str, engines: list[str], extra_args: list[str]) -> int:
@@ -30,8 +34,8 @@ def run_per_engine(script: Path, db_name: str, engines: list[str], extra_args: l
     for engine in engines:
         with tempfile.TemporaryDirectory(prefix=f"{db_name}-") as tmp:
             if engine == "postgresql":
-                _psql_admin(f'DROP DATABASE IF EXISTS "{db_name}"')
-                _psql_admin(f'CREATE DATABASE "{db_name}"')
+                psql_admin(f'DROP DATABASE IF EXISTS "{db_name}"')
+                psql_admin(f'CREATE DATABASE "{db_name}"')
                 url = f"{POSTGRES_SERVER}/{db_name}"
             else:
                 url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
@@ -44,12 +48,15 @@ def run_per_engine(script: Path, db_name: str, engines: list[str], extra_args: l
             }
             try:
                 result = subprocess.run(
-                    [sys.executable, str(script), "--worker", engine, *extra_args], cwd=REPO, env=env, check=False
+                    [sys.executable, str(script), "--worker", engine, *extra_args],
+                    cwd=REPO,
+                    env=env,
+                    check=False,
                 )
                 status = max(status, result.returncode)
             finally:
                 if engine == "postgresql":
-                    _psql_admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+                    psql_admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
     return status
 
 

@@ -52,7 +52,12 @@ def free_port() -> int:
 
 def manage(env: dict[str, str], *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, check=False
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
@@ -60,7 +65,9 @@ def manage(env: dict[str, str], *args: str) -> str:
 
 
 def python(env: dict[str, str], code: str) -> str:
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
+    )
     if result.returncode != 0:
         raise RuntimeError(result.stderr)
     return result.stdout.strip()
@@ -87,7 +94,9 @@ def running_stack(
     tmp = Path(tempfile.mkdtemp(prefix="fixit-bench-"))
     port = free_port()
     env = {
-        **{k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}},
+        **{
+            k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}
+        },
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(64),
@@ -121,7 +130,10 @@ def running_stack(
                 "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning",
                 *gunicorn_args,
             ],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         stack = Stack("127.0.0.1", port, env, cookie)
         _wait_until_up(stack, server, tmp / "gunicorn.log")
@@ -139,7 +151,9 @@ def running_stack(
             _psql(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
 
 
-def _wait_until_up(stack: Stack, server: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+def _wait_until_up(
+    stack: Stack, server: subprocess.Popen[bytes], log: Path, timeout: float = 60
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:

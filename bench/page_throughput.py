@@ -48,9 +48,17 @@ def _hammer(job: tuple[str, int, str, list[str], int]) -> tuple[list[float], int
     return latencies, failures
 
 
-def measure(pool: ProcessPool, stack, paths: list[str], requests: int, concurrency: int) -> dict[str, float]:
-    share = [requests // concurrency + (1 if n < requests % concurrency else 0) for n in range(concurrency)]
-    jobs = [(stack.host, stack.port, stack.session_cookie, paths[n:] + paths[:n], share[n]) for n in range(concurrency)]
+def measure(
+    pool: ProcessPool, stack, paths: list[str], requests: int, concurrency: int
+) -> dict[str, float]:
+    share = [
+        requests // concurrency + (1 if n < requests % concurrency else 0)
+        for n in range(concurrency)
+    ]
+    jobs = [
+        (stack.host, stack.port, stack.session_cookie, paths[n:] + paths[:n], share[n])
+        for n in range(concurrency)
+    ]
     started = time.perf_counter()
     results = pool.map(_hammer, jobs)
     elapsed = time.perf_counter() - started
@@ -66,7 +74,9 @@ def measure(pool: ProcessPool, stack, paths: list[str], requests: int, concurren
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=2000, help="requests per URL (default 2000)")
+    parser.add_argument(
+        "--requests", type=int, default=2000, help="requests per URL (default 2000)"
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent clients (default 8)")
     parser.add_argument("--runbooks", type=int, default=50)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
@@ -74,13 +84,21 @@ def main() -> int:
     if not (1 <= args.concurrency <= 64 and args.concurrency <= args.requests <= 100_000):
         parser.error("need 1 <= concurrency <= 64 and concurrency <= requests <= 100000")
 
-    print(f"Setting up: {args.database}, seed_demo --runbooks {args.runbooks}, gunicorn 2 workers …", flush=True)
-    with running_stack(runbooks=args.runbooks, database=args.database, db_name="fixit_bench_page") as stack:
+    print(
+        f"Setting up: {args.database}, seed_demo --runbooks {args.runbooks}, gunicorn 2 workers …",
+        flush=True,
+    )
+    with running_stack(
+        runbooks=args.runbooks, database=args.database, db_name="fixit_bench_page"
+    ) as stack:
         slugs = _runbook_slugs(stack)
         pages = [f"/runbooks/{slug}/" for slug in slugs]
         status, body = stack.get(pages[0])
         if status != 200 or b"Document history" not in body:
-            print(f"Runbook page did not render for the logged-in viewer (HTTP {status}).", file=sys.stderr)
+            print(
+                f"Runbook page did not render for the logged-in viewer (HTTP {status}).",
+                file=sys.stderr,
+            )
             return 1
         with Pool(args.concurrency) as pool:
             warm = max(args.concurrency * 5, 40)
@@ -93,12 +111,16 @@ def main() -> int:
     rows = (("bare view", bare), ("bare + login", bare_login), ("runbook page", page))
     print(f"{'':14}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'failed':>8}")
     for name, row in rows:
-        print(f"{name:14}{row['rps']:>10.1f}{row['p50_ms']:>10.1f}{row['p95_ms']:>10.1f}{row['failures']:>8}")
+        print(
+            f"{name:14}{row['rps']:>10.1f}{row['p50_ms']:>10.1f}{row['p95_ms']:>10.1f}{row['failures']:>8}"
+        )
     for name, row in rows[:2]:
         ratio = row["rps"] / page["rps"]
         verdict = "within" if ratio <= TARGET_RATIO else "OUTSIDE"
         print(f"ratio {name}/runbook page: {ratio:.2f}x ({verdict} the {TARGET_RATIO:.0f}x target)")
-    print(f"{args.requests} requests each, {args.concurrency} concurrent clients, {len(pages)} runbook pages rotated")
+    print(
+        f"{args.requests} requests each, {args.concurrency} concurrent clients, {len(pages)} runbook pages rotated"
+    )
     return 0 if all(row["failures"] == 0 for _, row in rows) else 1
 
 

@@ -35,7 +35,9 @@ def _admin_execute(sql: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runbooks", type=int, default=100_000)
-    parser.add_argument("--sqlite", action="store_true", help="use a temporary SQLite file instead of PostgreSQL")
+    parser.add_argument(
+        "--sqlite", action="store_true", help="use a temporary SQLite file instead of PostgreSQL"
+    )
     args = parser.parse_args()
 
     workdir = tempfile.TemporaryDirectory(prefix="fixit-bench-reviews-")

@@ -23,7 +23,9 @@ MAX_BYTES = 300_000
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--slug", help="runbook to show (default: the first demo runbook with the most history)")
+    parser.add_argument(
+        "--slug", help="runbook to show (default: the first demo runbook with the most history)"
+    )
     parser.add_argument("--dark", action="store_true", help="prefers-color-scheme: dark")
     parser.add_argument("--out", default=str(REPO / "docs" / "screenshot.png"))
     args = parser.parse_args()
@@ -40,9 +42,12 @@ def main() -> int:
         )
         base = f"http://{stack.host}:{stack.port}"
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            )
             context = browser.new_context(
-                viewport={"width": 1280, "height": 900}, color_scheme="dark" if args.dark else "light"
+                viewport={"width": 1280, "height": 900},
+                color_scheme="dark" if args.dark else "light",
             )
             context.add_cookies([{"name": "sessionid", "value": stack.session_cookie, "url": base}])
             page = context.new_page()

@@ -16,6 +16,7 @@ from runbooks.models import Runbook
 from runbooks.request_types import HtmxHttpRequest
 from runbooks.roles import EDITOR, VIEWER, role_required
 from search.engine import search
+from search.learning import record_use as record_search_use
 from search.queries import MAX_QUERY_CHARS
 
 from . import services
@@ -59,11 +60,15 @@ SUGGESTIONS = 10
 def _refused(request: HttpRequest, message: str, status: int = 409) -> HttpResponse:
     """The action does not fit the current state: say why, with a 409 (or 400 for bad input)."""
     title = "Not possible right now" if status == 409 else "Bad request"
-    return render(request, "error.html", {"title": title, "message": message, "status": status}, status=status)
+    return render(
+        request, "error.html", {"title": title, "message": message, "status": status}, status=status
+    )
 
 
 def _incident(number: str) -> Incident:
-    return get_object_or_404(Incident.objects.select_related("commander", "created_by"), number=number)
+    return get_object_or_404(
+        Incident.objects.select_related("commander", "created_by"), number=number
+    )
 
 
 def _timeline(incident: Incident) -> Any:
@@ -78,7 +83,9 @@ def _timeline(incident: Incident) -> Any:
 def incident_list(request: HtmxHttpRequest) -> HttpResponse:
     filters = IncidentFilterForm(request.GET or None)
     if request.GET and not filters.is_valid():
-        return render(request, "incidents/list.html", {"filters": filters, "page": None}, status=400)
+        return render(
+            request, "incidents/list.html", {"filters": filters, "page": None}, status=400
+        )
     incidents = filters.filter(Incident.objects.with_list_data()).open_first()
     page = Paginator(incidents, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -204,14 +211,18 @@ def timeline_add(request: HtmxHttpRequest, number: str) -> HttpResponse:
     error = ""
     if form.is_valid():
         try:
-            incident.add_note(by=request.user, text=form.cleaned_data["text"], kind=form.cleaned_data["kind"])
+            incident.add_note(
+                by=request.user, text=form.cleaned_data["text"], kind=form.cleaned_data["kind"]
+            )
         except InvalidTransition as refused:
             error = str(refused)
     else:
         error = " ".join(str(e) for errors in form.errors.values() for e in errors)
     if request.htmx:
         context = {"incident": incident, "timeline": _timeline(incident), "timeline_error": error}
-        return render(request, "incidents/detail.html#timeline", context, status=400 if error else 200)
+        return render(
+            request, "incidents/detail.html#timeline", context, status=400 if error else 200
+        )
     if error:
         return _refused(request, error, status=400)
     return redirect(f"{incident.get_absolute_url()}#timeline")
@@ -249,13 +260,21 @@ def attach_runbook(request: HttpRequest, number: str) -> HttpResponse:
     incident = _incident(number)
     form = AttachRunbookForm(request.POST)
     if not form.is_valid():
-        return _refused(request, " ".join(str(e) for e in form.errors.get("runbook", ["Name a runbook."])), status=400)
+        return _refused(
+            request,
+            " ".join(str(e) for e in form.errors.get("runbook", ["Name a runbook."])),
+            status=400,
+        )
     runbook = form.cleaned_data["runbook"]
     try:
         attachment = incident.attach_runbook(runbook, by=request.user)
     except InvalidTransition as refused:
         return _refused(request, str(refused))
-    messages.success(request, f"“{runbook.title}” version {attachment.revision.version} is attached.")
+    # The words searched before attaching teach search (search.learning).
+    record_search_use(request.POST.get("q", ""), runbook, incident)
+    messages.success(
+        request, f"“{runbook.title}” version {attachment.revision.version} is attached."
+    )
     return redirect(incident)
 
 
@@ -458,7 +477,9 @@ def review(request: HttpRequest, number: str) -> HttpResponse:
     if incident.status != Status.RESOLVED:
         if incident.status == Status.REVIEWED:
             return _refused(request, f"The review of {incident.number} was already completed.")
-        return _refused(request, f"{incident.number} is still open: resolve it before the post-incident review.")
+        return _refused(
+            request, f"{incident.number} is still open: resolve it before the post-incident review."
+        )
     initial = {name: getattr(incident, name) for name in REVIEW_FIELDS}
     form = ReviewForm(request.POST or None, initial=initial)
     actions = CorrectiveActionFormSet(request.POST or None, prefix="actions")
@@ -476,7 +497,12 @@ def review(request: HttpRequest, number: str) -> HttpResponse:
         status = 400
     else:
         status = 200
-    context = {"incident": incident, "form": form, "actions": actions, "timeline": _timeline(incident)}
+    context = {
+        "incident": incident,
+        "form": form,
+        "actions": actions,
+        "timeline": _timeline(incident),
+    }
     return render(request, "incidents/review.html", context, status=status)
 
 
@@ -486,7 +512,10 @@ def action_add(request: HttpRequest, number: str) -> HttpResponse:
     incident = _incident(number)
     form = CorrectiveActionForm(request.POST)
     if not form.is_valid():
-        message = "; ".join(f"{form.fields[name].label or name}: {' '.join(str(e) for e in errs)}" for name, errs in form.errors.items())
+        message = "; ".join(
+            f"{form.fields[name].label or name}: {' '.join(str(e) for e in errs)}"
+            for name, errs in form.errors.items()
+        )
         return _refused(request, message, status=400)
     incident.add_corrective_action(by=request.user, **form.cleaned_data)
     messages.success(request, "Corrective action added.")

@@ -22,4 +22,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
         raw = ApiToken.new_raw()
         obj.key_hash, obj.key_prefix = hash_token(raw), raw[:12]
         super().save_model(request, obj, form, change)
-        messages.warning(request, f"API token for {obj.user}: {raw} — copy it now, it is not shown again.")
+        messages.warning(
+            request, f"API token for {obj.user}: {raw} — copy it now, it is not shown again."
+        )

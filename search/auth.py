@@ -24,7 +24,9 @@ def json_error(message: str, status: int, **extra: Any) -> JsonResponse:
     return response
 
 
-def api_role_required(role: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def api_role_required(
+    role: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Like role_required, for JSON endpoints: token or session auth, errors as JSON."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -40,7 +42,11 @@ def api_role_required(role: str) -> Callable[[Callable[..., HttpResponse]], Call
                 if ratelimit.count("api-token", address, window=TOKEN_FAILURE_WINDOW) >= settings.API_TOKEN_FAILURES_ALLOWED:
                     return json_error("Too many invalid API tokens from this address: try again later.", 429)
                 scheme, _, raw = header.partition(" ")
-                token = ApiToken.objects.authenticate(raw.strip()) if scheme.lower() == "bearer" else None
+                token = (
+                    ApiToken.objects.authenticate(raw.strip())
+                    if scheme.lower() == "bearer"
+                    else None
+                )
                 if token is None:
                     ratelimit.hit("api-token", address, limit=0, window=TOKEN_FAILURE_WINDOW)
                     record_failed_token(request)
@@ -48,7 +54,9 @@ def api_role_required(role: str) -> Callable[[Callable[..., HttpResponse]], Call
                 token.touch()
                 request.user = token.user
             elif not request.user.is_authenticated:
-                return json_error("Authentication required: log in or send Authorization: Bearer <token>.", 401)
+                return json_error(
+                    "Authentication required: log in or send Authorization: Bearer <token>.", 401
+                )
             if not has_role(request.user, role):
                 return json_error(f"This needs the {role} role.", 403)
             return view(request, *args, **kwargs)

@@ -1,53 +1,78 @@
 """The query API: `search(q, filters)` returns ranked hits with highlighted snippets.
 
-The page, the JSON API, the alert lookup and the benchmarks all call this one
-function. Each engine runs its own full-text machinery (PostgreSQL tsvector +
-websearch_to_tsquery + ts_headline; SQLite FTS5 + bm25 + snippet()) from the
-same sanitised query plan, and the result format is the same on both.
+The page, the JSON API, the alert lookup, the incident attach box and the
+benchmarks all call this one function.
 
-Per request the number of queries is bounded whatever the library size: the
-strict match, then (only when it finds fewer than RELAX_BELOW runbooks) a
-spelling check, a corrected match and an any-word match, and finally one
-query for the result rows.
+How a query runs (a bounded number of statements whatever the library size):
+
+1. Words no runbook uses are looked up in the vocabulary; a close word
+   (any length: "etdc" → "etcd") replaces them ("showing results for").
+2. Candidates: each engine's full-text index (PostgreSQL GIN on tsvectors,
+   SQLite FTS5) gives at most CANDIDATES runbooks whose title, alert names
+   or lead hold every clause, and as many more from anywhere in the text;
+   when fewer than a page match every clause, runbooks matching any clause
+   join them. Nothing is ranked that was not gathered, so a query matching
+   most of the library costs about what a narrow one does.
+3. Ranking, the same Python on both engines: per clause, the best place it
+   occurs in the runbook (names 3, lead 2, body 1) times the clause's rarity
+   (idf from capped document counts), summed; an exact alert name typed adds
+   EXACT_NAME_BONUS; then × freshness (search.freshness) × incident learning
+   (search.learning).
+4. Snippets (ts_headline / snippet()) and full rows only for the hits shown.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from runbooks import review_policy
 from runbooks.models import ReviewState, Runbook
 
-from .queries import ParsedQuery, parse
+from . import freshness, learning
+from .index import TEXT_CONFIG
+from .queries import Clause, ParsedQuery, parse
+from .vocabulary import STOPWORDS, known_words
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 50
-RELAX_BELOW = 3
+# Runbooks gathered before ranking: from the title, alert names and lead, and
+# from anywhere in the text (fewer: a body-only match rarely reaches page one).
+HEAD_CANDIDATES = 60
+BODY_CANDIDATES = 30
+# When few runbooks hold every clause: each clause brings its own share, so a
+# rare word's runbooks are all gathered even when a common word matches hundreds.
+CLAUSE_CANDIDATES = 160
+MIN_PER_CLAUSE = 20
+# Document counts stop here; a commoner clause counts as in COMMON_SHARE of the library.
+DF_CAP = 2000
+COMMON_SHARE = 0.5
+COUNT_CAP = 1000
+FIELD_WEIGHTS = {"names": 3.0, "lead": 2.0, "body": 1.0}
+EXACT_NAME_BONUS = 20.0
+SCORE_DECIMALS = 4
+# Term statistics and spelling fixes change slowly; cached this long.
+STATS_TTL = 60
 # Private-use characters: they never occur in runbook text, so after escaping
 # everything only the engine's own highlight markers turn into <mark>.
 MARK_START, MARK_STOP = "\ue000", "\ue001"
-# Relevance ties are decided on the score rounded to this many decimals, so
-# "equally relevant" is not defeated by floating-point noise.
-SCORE_DECIMALS = 4
-# bm25 column weights: title, alert names, summary + symptoms, body, labels.
-FTS5_WEIGHTS = "10.0, 10.0, 4.0, 1.0, 2.0"
-# ts_rank weights in {D, C, B, A} order: labels, body, summary + symptoms, title + alert names.
-TS_WEIGHTS = "{0.05, 0.2, 0.4, 1.0}"
 SNIPPET_WORDS = 24
-TITLE_BONUS = 3.0
-TS_TITLE_BONUS = 0.1
-# "Did you mean": nearest vocabulary words by trigram similarity, then the fewest edits.
-CANDIDATES = 10
+# "Did you mean": nearest vocabulary words, then the fewest edits.
+SPELLING_CANDIDATES = 10
 TRIGRAM_THRESHOLD = 0.3  # pg_trgm's default similarity_threshold
+SHORT_TERM = 5
+ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
 @dataclass(frozen=True)
@@ -74,7 +99,7 @@ class Filters:
         if self.tag:
             queryset = queryset.filter(tags__name=self.tag.lower())
         if self.review:
-            queryset = queryset.filter(review_policy.state_filter(self.review, now))
+            queryset = queryset.filter(freshness.review_state_filter(self.review, now))
         return queryset
 
 
@@ -84,6 +109,10 @@ class Hit:
     score: float
     snippet: SafeString
     review_state: str
+    # False when the runbook holds only some of the query's words.
+    full_match: bool = True
+    # Incidents in which responders searching similar words attached this runbook.
+    used_in: int = 0
 
     @property
     def url(self) -> str:
@@ -106,6 +135,7 @@ class Hit:
             "last_reviewed_at": reviewed.isoformat() if reviewed else None,
             "owner": self.runbook.owner.get_username() if self.runbook.owner else None,
             "alert_names": [a.name for a in self.runbook.alert_names.all()],
+            "used_in_incidents": self.used_in,
         }
 
 
@@ -114,12 +144,14 @@ class SearchResult:
     query: str
     hits: list[Hit] = field(default_factory=list)
     total: int = 0
+    # True when more runbooks match than were counted (total is a floor).
+    total_capped: bool = False
     suggestion: str = ""
-    # True when nothing matched as typed and the hits are for `suggestion`.
+    # True when words no runbook uses were replaced and the hits are for `suggestion`.
     corrected: bool = False
     # True when some hits match only some of the words.
     relaxed: bool = False
-    # How many of the hits (the first ones) match every word.
+    # How many of the hits match every word.
     matched_all: int = 0
 
     @property
@@ -130,17 +162,11 @@ class SearchResult:
         return {
             "query": self.query,
             "total": self.total,
+            "total_capped": self.total_capped,
             "suggestion": self.suggestion or None,
             "corrected": self.corrected,
             "results": [hit.as_json() for hit in self.hits],
         }
-
-
-@dataclass
-class _RawHit:
-    id: int
-    score: float
-    snippet: str
 
 
 # Markdown punctuation that reads as noise in a one-line snippet: heading hashes,
@@ -158,6 +184,16 @@ def highlight(raw: str) -> SafeString:
     return mark_safe(html.replace(MARK_START, "<mark>").replace(MARK_STOP, "</mark>"))  # noqa: S308
 
 
+@dataclass
+class _Scored:
+    id: int
+    score: float
+    full_match: bool
+    state: str
+    title: str
+    used_in: int
+
+
 def search(q: str, filters: Filters | None = None, *, limit: int = DEFAULT_LIMIT) -> SearchResult:
     filters = filters or Filters()
     limit = max(1, min(limit, MAX_LIMIT))
@@ -170,120 +206,320 @@ def search(q: str, filters: Filters | None = None, *, limit: int = DEFAULT_LIMIT
             _browse(result, filters, now, limit)
         return result
 
-    raw, total = backend.match(parsed, filters, now, limit)
-    if len(raw) < RELAX_BELOW:
-        corrections = backend.corrections(parsed)
-        if corrections:
-            fixed = parsed.replaced(corrections)
-            result.suggestion = fixed.text()
-            if not raw:
-                raw, total = backend.match(fixed, filters, now, limit)
-                result.corrected = bool(raw)
-                if raw:
-                    parsed = fixed
-    result.matched_all = len(raw)
-    if len(raw) < RELAX_BELOW and len(parsed.terms) > 1:
-        seen = {h.id for h in raw}
-        extra, extra_total = backend.match(parsed.relaxed(), filters, now, limit)
-        more = [h for h in extra if h.id not in seen][: limit - len(raw)]
-        result.relaxed = bool(more)
-        raw += more
-        total = max(total, extra_total)
-    result.total = total
-    runbooks = _rows([h.id for h in raw])
+    corrections = _corrections(backend, parsed)
+    if corrections:
+        parsed = parsed.replaced(corrections)
+        result.suggestion = parsed.text()
+        result.corrected = True
+    parsed = parsed.whole_words(_whole_words(backend, parsed))
+
+    scope, scope_params = _scope_sql(filters, now)
+    ids, found = backend.candidates(parsed, scope, scope_params)
+    result.total, result.total_capped = min(found, COUNT_CAP), found > COUNT_CAP
+    if result.total < DEFAULT_LIMIT and len(parsed.clauses) > 1:
+        # Symptom sentences rarely share every word with a runbook: any clause will do.
+        ids = list(
+            dict.fromkeys(ids + backend.candidates_per_clause(parsed.clauses, scope, scope_params))
+        )
+    ids = list(dict.fromkeys(_exact_name_ids(parsed, scope, scope_params) + ids))
+    if not ids:
+        return result
+
+    scored = _rank(backend, parsed, ids, now)
+    scored.sort(
+        key=lambda s: (
+            -round(s.score, SCORE_DECIMALS),
+            freshness.ORDER[ReviewState(s.state)],
+            s.title,
+            s.id,
+        )
+    )
+    shown = scored[:limit]
+    result.matched_all = sum(1 for s in scored if s.full_match)
+    result.relaxed = any(not s.full_match for s in shown)
+    result.total = max(result.total, result.matched_all)
+    runbooks = _rows([s.id for s in shown])
+    snippets = backend.snippets(parsed, [s.id for s in shown])
     result.hits = [
-        Hit(runbooks[h.id], h.score, highlight(h.snippet), str(runbooks[h.id].review_state(now)))
-        for h in raw
-        if h.id in runbooks
+        Hit(
+            runbooks[s.id],
+            s.score,
+            highlight(snippets.get(s.id, "")),
+            s.state,
+            s.full_match,
+            s.used_in,
+        )
+        for s in shown
+        if s.id in runbooks
     ]
     return result
+
+
+def _rank(
+    backend: _Postgres | _Sqlite, parsed: ParsedQuery, ids: list[int], now: dt.datetime
+) -> list[_Scored]:
+    clauses = parsed.clauses
+    places, exact = backend.places(clauses, ids)
+    idf = _idf(backend, clauses)
+    rows = _rank_rows(ids)
+    boosts = learning.boosts(parsed.terms, ids, now)
+    scored = []
+    for runbook in rows:
+        found = places.get(runbook.pk, {})
+        relevance = sum(idf[i] * FIELD_WEIGHTS[place] for i, place in found.items())
+        if parsed.compact in exact.get(runbook.pk, ()):
+            relevance += EXACT_NAME_BONUS
+        full = any(
+            all(clauses.index(c) in found for c in alt.clauses) for alt in parsed.alternatives
+        )
+        state = freshness.review_state(runbook, now)
+        boost = boosts.get(runbook.pk)
+        score = (
+            relevance
+            * freshness.freshness_factor(runbook, state, now)
+            * (boost.factor if boost else 1.0)
+        )
+        scored.append(
+            _Scored(runbook.pk, score, full, state, runbook.title, boost.incidents if boost else 0)
+        )
+    return scored
+
+
+@dataclass(slots=True)
+class _RankRow:
+    """The fields ranking reads; a Django model instance per candidate would cost more than the query."""
+
+    pk: int
+    title: str
+    review_requested_at: dt.datetime | None
+    next_review_due: dt.datetime | None
+    review_cadence: str
+    last_drilled_at: dt.datetime | None
+
+
+def _rank_rows(ids: list[int]) -> list[_RankRow]:
+    """Title and review fields of the active candidates (raw SQL: the ORM's IN list costs more than the query)."""
+    columns = ", ".join(("id", "title", *freshness.FIELDS))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM runbooks_runbook WHERE archived_at IS NULL AND id IN ({_placeholders(ids)})",
+            ids,
+        )
+        rows = cursor.fetchall()
+    # SQLite hands datetimes back as text.
+    return [
+        _RankRow(
+            pk, title, _to_datetime(requested), _to_datetime(due), cadence, _to_datetime(drilled)
+        )
+        for pk, title, requested, due, cadence, drilled in rows
+    ]
+
+
+def _to_datetime(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _idf(backend: _Postgres | _Sqlite, clauses: list[Clause]) -> list[float]:
+    """Rarity of each clause: ln(1 + N / df), document counts cached for STATS_TTL seconds."""
+    keys = {
+        f"search:df:{connection.vendor}:{_cache_key(c.tsquery())}": i for i, c in enumerate(clauses)
+    }
+    keys["search:df:total"] = -1
+    cached = cache.get_many(list(keys))
+    missing = [i for key, i in keys.items() if key not in cached]
+    if missing:
+        counts = backend.document_frequencies(
+            [clauses[i] for i in missing if i >= 0], with_total=-1 in missing
+        )
+        fresh = {key: counts.pop(0) for key in keys if key not in cached}
+        cache.set_many(fresh, STATS_TTL)
+        cached.update(fresh)
+    total = max(1, cached["search:df:total"])
+    idf = []
+    for key, i in keys.items():
+        if i < 0:
+            continue
+        df = cached[key]
+        df = max(df, total * COMMON_SHARE) if df >= DF_CAP else df
+        idf.append(math.log(1 + total / max(1, df)))
+    return idf
+
+
+def _cache_key(text: str) -> str:
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def _exact_name_ids(parsed: ParsedQuery, scope: str, params: list[Any]) -> list[int]:
+    """Runbooks with an alert name equal to what was typed, squeezed ("kube_hpa_maxed_out")."""
+    if len(parsed.compact) < 4:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT a.runbook_id FROM runbooks_alertname a WHERE a.name_lower = %s {scope.format(id='a.runbook_id')}",
+            [parsed.compact, *params],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _rows(ids: list[int]) -> dict[int, Runbook]:
     if not ids:
         return {}
     return (
-        Runbook.objects.select_related("owner", "team").prefetch_related("alert_names").in_bulk(ids)
+        Runbook.objects.active()
+        .select_related("owner", "team")
+        .prefetch_related("alert_names")
+        .in_bulk(ids)
     )
 
 
 def _browse(result: SearchResult, filters: Filters, now: dt.datetime, limit: int) -> None:
     """Filters without words: the matching runbooks, stalest first, so gaps are visible."""
-    queryset = filters.apply(Runbook.objects.all(), now).distinct()
+    queryset = filters.apply(Runbook.objects.active(), now).distinct()
     runbooks = list(
         queryset.select_related("owner", "team")
         .prefetch_related("alert_names")
         .order_by("next_review_due", "title")[:limit]
     )
     result.total = queryset.count() if len(runbooks) == limit else len(runbooks)
-    result.hits = [Hit(r, 0.0, highlight(r.summary[:300]), str(r.review_state(now))) for r in runbooks]
+    result.hits = [
+        Hit(r, 0.0, highlight(r.summary[:300]), freshness.review_state(r, now)) for r in runbooks
+    ]
     result.matched_all = len(result.hits)
 
 
-def _filter_sql(filters: Filters, now: dt.datetime) -> tuple[str, list[Any]]:
+def _scope_sql(filters: Filters, now: dt.datetime) -> tuple[str, list[Any]]:
+    """A condition on the index row's runbook id: the filters, if any.
+
+    Archived runbooks have no index rows (search.index), and the rows ranked
+    and shown are read from Runbook.objects.active() as well.
+    """
     if not filters.any():
         return "", []
-    inner = filters.apply(Runbook.objects.all(), now).values("id")
+    inner = filters.apply(Runbook.objects.active(), now).values("id")
     sql, params = inner.query.sql_with_params()
-    return f" AND r.id IN ({sql})", list(params)
+    return f" AND {{id}} IN ({sql})", list(params)
 
 
-def _freshness_sql(now: dt.datetime) -> tuple[str, list[Any]]:
-    """The review state's rank (runbooks.review_policy.STATE_RANK) as an ORDER BY key."""
-    return review_policy.state_rank_sql(now, alias="r")
+def _placeholders(values: list[Any]) -> str:
+    return ", ".join(["%s"] * len(values))
 
 
 class _Postgres:
-    def match(self, parsed: ParsedQuery, filters: Filters, now: dt.datetime, limit: int) -> tuple[list[_RawHit], int]:
-        where, where_params = _filter_sql(filters, now)
-        fresh, fresh_params = _freshness_sql(now)
-        # As on SQLite: each query word found in the title or alert names adds a bonus.
-        terms = parsed.terms
-        bonus = " + ".join(["(strpos(d.names, %s) > 0)::int"] * len(terms)) or "0"
+    def candidates(
+        self, parsed: ParsedQuery, scope: str, params: list[Any]
+    ) -> tuple[list[int], int]:
+        """Head and body candidates and the (capped) count of matches, one pass over each index."""
+        scope = scope.format(id="d.runbook_id")
+        sql = f"""
+            WITH body AS MATERIALIZED (
+                SELECT d.runbook_id FROM search_runbooksearchdocument d
+                 WHERE d.document @@ to_tsquery('{TEXT_CONFIG}', %s) {scope} LIMIT {COUNT_CAP + 1}
+            )
+            (SELECT d.runbook_id, 0 FROM search_runbooksearchdocument d
+              WHERE d.head @@ to_tsquery('{TEXT_CONFIG}', %s) {scope} LIMIT {HEAD_CANDIDATES})
+            UNION ALL
+            (SELECT runbook_id, 0 FROM body LIMIT {BODY_CANDIDATES})
+            UNION ALL
+            SELECT count(*), 1 FROM body
+        """
+        expression = parsed.tsquery()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [expression, *params, expression, *params])
+            rows = cursor.fetchall()
+        ids = list(dict.fromkeys(pk for pk, kind in rows if kind == 0))
+        return ids, next(n for n, kind in rows if kind == 1)
+
+    def candidates_per_clause(
+        self, clauses: list[Clause], scope: str, params: list[Any]
+    ) -> list[int]:
+        scope = scope.format(id="d.runbook_id")
+        share = max(MIN_PER_CLAUSE, CLAUSE_CANDIDATES // len(clauses))
+        parts = [
+            f"(SELECT d.runbook_id FROM search_runbooksearchdocument d"
+            f" WHERE d.head @@ to_tsquery('{TEXT_CONFIG}', %s) {scope} LIMIT {share})"
+            for _ in clauses
+        ]
+        parts.append(
+            f"(SELECT d.runbook_id FROM search_runbooksearchdocument d"
+            f" WHERE d.document @@ to_tsquery('{TEXT_CONFIG}', %s) {scope} LIMIT {BODY_CANDIDATES})"
+        )
+        values: list[Any] = []
+        for clause in clauses:
+            values += [clause.tsquery(), *params]
+        values += [" | ".join(c.tsquery() for c in clauses), *params]
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ".join(parts), values)
+            return [row[0] for row in cursor.fetchall()]
+
+    def places(
+        self, clauses: list[Clause], ids: list[int]
+    ) -> tuple[dict[int, dict[int, str]], dict[int, set[str]]]:
+        columns, params = [], []
+        for clause in clauses:
+            columns += [
+                f"d.head @@ to_tsquery('{TEXT_CONFIG}', %s)",
+                f"d.head @@ to_tsquery('{TEXT_CONFIG}', %s)",
+                f"d.document @@ to_tsquery('{TEXT_CONFIG}', %s)",
+            ]
+            params += [clause.tsquery("A"), clause.tsquery(), clause.tsquery()]
+        sql = f"SELECT d.runbook_id, d.names, {', '.join(columns)} FROM search_runbooksearchdocument d WHERE d.runbook_id = ANY(%s)"
+        places: dict[int, dict[int, str]] = {}
+        exact: dict[int, set[str]] = {}
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, ids])
+            for pk, names, *flags in cursor.fetchall():
+                exact[pk] = set(names.split())
+                found = {}
+                for i in range(len(clauses)):
+                    in_names, in_head, anywhere = flags[3 * i : 3 * i + 3]
+                    place = (
+                        "names" if in_names else "lead" if in_head else "body" if anywhere else ""
+                    )
+                    if place:
+                        found[i] = place
+                places[pk] = found
+        return places, exact
+
+    def document_frequencies(self, clauses: list[Clause], *, with_total: bool) -> list[int]:
+        parts = [
+            f"(SELECT count(*) FROM (SELECT 1 FROM search_runbooksearchdocument d"
+            f" WHERE d.document @@ to_tsquery('{TEXT_CONFIG}', %s) LIMIT {DF_CAP}) c)"
+            for _ in clauses
+        ]
+        if with_total:
+            parts.append("(SELECT count(*) FROM search_runbooksearchdocument)")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join(parts), [c.tsquery() for c in clauses])
+            return list(cursor.fetchone())
+
+    def snippets(self, parsed: ParsedQuery, ids: list[int]) -> dict[int, str]:
+        if not ids:
+            return {}
         options = (
             f"StartSel={MARK_START}, StopSel={MARK_STOP}, MaxWords={SNIPPET_WORDS}, MinWords=10, "
-            "MaxFragments=2, FragmentDelimiter=\" … \""
+            'MaxFragments=2, FragmentDelimiter=" … "'
         )
         sql = f"""
-            WITH q AS (
-                SELECT websearch_to_tsquery('english', %s) || to_tsquery('english', %s) AS query
-            ),
-            matches AS (
-                SELECT d.runbook_id AS id,
-                       ts_rank('{TS_WEIGHTS}', d.document, q.query, 1) + {TS_TITLE_BONUS} * ({bonus}) AS score,
-                       {fresh} AS freshness,
-                       r.title
-                  FROM search_runbooksearchdocument d
-                  CROSS JOIN q
-                  JOIN runbooks_runbook r ON r.id = d.runbook_id
-                 WHERE d.document @@ q.query {where}
-            ),
-            top AS (
-                SELECT id, score, freshness, title, count(*) OVER () AS total
-                  FROM matches
-                 ORDER BY round(score::numeric, {SCORE_DECIMALS}) DESC, freshness, title, id
-                 LIMIT %s
-            )
-            SELECT top.id, top.score, top.total,
-                   ts_headline('english', d.snippet_text, q.query, %s)
-              FROM top
-              JOIN search_runbooksearchdocument d ON d.runbook_id = top.id
-              CROSS JOIN q
-             ORDER BY round(top.score::numeric, {SCORE_DECIMALS}) DESC, top.freshness, top.title, top.id
+            SELECT d.runbook_id, ts_headline('{TEXT_CONFIG}', d.snippet_text, to_tsquery('{TEXT_CONFIG}', %s), %s)
+              FROM search_runbooksearchdocument d WHERE d.runbook_id = ANY(%s)
         """
-        params = [parsed.text(), parsed.tsquery_prefix(), *terms, *fresh_params, *where_params, limit, options]
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        total = rows[0][2] if rows else 0
-        return [_RawHit(pk, float(score), snippet or "") for pk, score, _, snippet in rows], total
+            cursor.execute(sql, [parsed.relaxed().tsquery(), options, ids])
+            return dict(cursor.fetchall())
 
-    def corrections(self, parsed: ParsedQuery) -> dict[str, str]:
-        terms = _suggestible(parsed)
-        if not terms:
-            return {}
-        # Words neither in the vocabulary nor the beginning of a word in it,
-        # with their nearest vocabulary words by trigram similarity.
+    def unknown(self, terms: list[str]) -> list[str]:
+        sql = """
+            SELECT t.term FROM unnest(%s::text[]) AS t(term)
+             WHERE NOT EXISTS (SELECT 1 FROM search_searchword k WHERE k.word LIKE t.term || '%%')
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [terms])
+            return [row[0] for row in cursor.fetchall()]
+
+    def similar_words(self, terms: list[str]) -> list[tuple[str, str]]:
         sql = """
             SELECT t.term, near.word
               FROM unnest(%s::text[]) AS t(term)
@@ -293,64 +529,132 @@ class _Postgres:
                    ORDER BY similarity(w.word, t.term) DESC, w.word
                    LIMIT %s
               ) near
-             WHERE NOT EXISTS (SELECT 1 FROM search_searchword k WHERE k.word LIKE t.term || '%%')
         """
         with connection.cursor() as cursor:
-            cursor.execute(sql, [terms, CANDIDATES])
-            return _closest(cursor.fetchall())
+            cursor.execute(sql, [terms, SPELLING_CANDIDATES])
+            return cursor.fetchall()
+
+    def known(self, words: list[str]) -> set[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT word FROM search_searchword WHERE word = ANY(%s)", [words])
+            return {row[0] for row in cursor.fetchall()}
 
 
 class _Sqlite:
-    def match(self, parsed: ParsedQuery, filters: Filters, now: dt.datetime, limit: int) -> tuple[list[_RawHit], int]:
-        where, where_params = _filter_sql(filters, now)
-        fresh, fresh_params = _freshness_sql(now)
-        expression = parsed.fts5()
-        # bm25's IDF falls to zero for words most runbooks share ("latency" in a
-        # library of latency runbooks), which would hide a title match; each
-        # query word found in the title or alert names adds a fixed bonus.
-        terms = parsed.terms
-        bonus = " + ".join(["(instr(lower(f.title || ' ' || f.alerts), %s) > 0)"] * len(terms)) or "0"
+    def candidates(
+        self, parsed: ParsedQuery, scope: str, params: list[Any]
+    ) -> tuple[list[int], int]:
+        """Head and body candidates and the (capped) count of matches."""
+        scope = scope.format(id="rowid")
         sql = f"""
-            WITH matches AS (
-                SELECT f.rowid AS id,
-                       -bm25(search_fts, {FTS5_WEIGHTS}) + {TITLE_BONUS} * ({bonus}) AS score,
-                       {fresh} AS freshness, r.title
-                  FROM search_fts f
-                  JOIN runbooks_runbook r ON r.id = f.rowid
-                 WHERE search_fts MATCH %s {where}
+            WITH body AS MATERIALIZED (
+                SELECT rowid AS id FROM search_fts WHERE search_fts MATCH %s {scope} LIMIT {COUNT_CAP + 1}
             )
-            SELECT id, score, count(*) OVER () AS total
-              FROM matches
-             ORDER BY round(score, {SCORE_DECIMALS}) DESC, freshness, title, id
-             LIMIT %s
+            SELECT id, 0 FROM (SELECT rowid AS id FROM search_fts WHERE search_fts MATCH %s {scope}
+                                LIMIT {HEAD_CANDIDATES})
+            UNION ALL
+            SELECT id, 0 FROM (SELECT id FROM body LIMIT {BODY_CANDIDATES})
+            UNION ALL
+            SELECT count(*), 1 FROM body
         """
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*terms, *fresh_params, expression, *where_params, limit])
+            cursor.execute(sql, [parsed.fts5(), *params, parsed.fts5("names lead"), *params])
             rows = cursor.fetchall()
-            if not rows:
-                return [], 0
-            ids = [row[0] for row in rows]
-            # snippet() only runs inside a MATCH query; cutting it for the page of
-            # hits only keeps its cost independent of how many runbooks matched.
-            marks = f"'{MARK_START}', '{MARK_STOP}', ' … ', {SNIPPET_WORDS}"
+        ids = list(dict.fromkeys(pk for pk, kind in rows if kind == 0))
+        return ids, next(n for n, kind in rows if kind == 1)
+
+    def candidates_per_clause(
+        self, clauses: list[Clause], scope: str, params: list[Any]
+    ) -> list[int]:
+        scope = scope.format(id="rowid")
+        share = max(MIN_PER_CLAUSE, CLAUSE_CANDIDATES // len(clauses))
+        parts = [
+            f"SELECT id FROM (SELECT rowid AS id FROM search_fts WHERE search_fts MATCH %s {scope} LIMIT {share})"
+            for _ in clauses
+        ]
+        parts.append(
+            f"SELECT id FROM (SELECT rowid AS id FROM search_fts WHERE search_fts MATCH %s {scope}"
+            f" LIMIT {BODY_CANDIDATES})"
+        )
+        values: list[Any] = []
+        for clause in clauses:
+            values += [clause.fts5("names lead"), *params]
+        values += [" OR ".join(c.fts5() for c in clauses), *params]
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ".join(parts), values)
+            return [row[0] for row in cursor.fetchall()]
+
+    def places(
+        self, clauses: list[Clause], ids: list[int]
+    ) -> tuple[dict[int, dict[int, str]], dict[int, set[str]]]:
+        # Each clause's matches in full, intersected here: FTS5 evaluates a MATCH
+        # with "rowid IN (…)" once per listed id, twenty times slower than this.
+        id_list = _placeholders(ids)
+        wanted = set(ids)
+        parts: list[str] = []
+        params: list[Any] = []
+        for i, clause in enumerate(clauses):
+            for rank, columns in ((3, "names"), (2, "lead"), (1, "")):
+                parts.append(f"SELECT {i}, {rank}, rowid FROM search_fts WHERE search_fts MATCH %s")
+                params.append(clause.fts5(columns))
+        best: dict[int, dict[int, int]] = {}
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            for i, rank, pk in cursor.fetchall():
+                if pk not in wanted:
+                    continue
+                found = best.setdefault(pk, {})
+                found[i] = max(found.get(i, 0), rank)
+            cursor.execute(
+                f"SELECT runbook_id, names FROM search_runbooksearchdocument WHERE runbook_id IN ({id_list})",
+                ids,
+            )
+            exact = {pk: set(names.split()) for pk, names in cursor.fetchall()}
+        label = {3: "names", 2: "lead", 1: "body"}
+        return {pk: {i: label[r] for i, r in found.items()} for pk, found in best.items()}, exact
+
+    def document_frequencies(self, clauses: list[Clause], *, with_total: bool) -> list[int]:
+        parts = [
+            f"(SELECT count(*) FROM (SELECT 1 FROM search_fts WHERE search_fts MATCH %s LIMIT {DF_CAP}))"
+            for _ in clauses
+        ]
+        if with_total:
+            parts.append("(SELECT count(*) FROM search_runbooksearchdocument)")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join(parts), [c.fts5() for c in clauses])
+            return list(cursor.fetchone())
+
+    def snippets(self, parsed: ParsedQuery, ids: list[int]) -> dict[int, str]:
+        if not ids:
+            return {}
+        # snippet() only runs inside a MATCH query; cutting it for the page of
+        # hits only keeps its cost independent of how many runbooks matched.
+        # Driving it from the list of ids (json_each) lets FTS5 seek each one;
+        # "rowid IN (…)" costs several times more. Column -1: the best one.
+        marks = f"'{MARK_START}', '{MARK_STOP}', ' … ', {SNIPPET_WORDS}"
+        with connection.cursor() as cursor:
             cursor.execute(
                 f"""
-                SELECT rowid, snippet(search_fts, 3, {marks}), snippet(search_fts, 2, {marks})
-                  FROM search_fts
-                 WHERE search_fts MATCH %s AND rowid IN ({", ".join(["%s"] * len(ids))})
+                SELECT f.rowid, snippet(search_fts, -1, {marks})
+                  FROM json_each(%s) shown JOIN search_fts f ON f.rowid = shown.value
+                 WHERE search_fts MATCH %s
                 """,
-                [expression, *ids],
+                [json.dumps(ids), parsed.relaxed().fts5()],
             )
-            snippets = {
-                pk: body if MARK_START in body or MARK_START not in summary else summary
-                for pk, body, summary in cursor.fetchall()
-            }
-        return [_RawHit(pk, float(score), snippets.get(pk, "")) for pk, score, _ in rows], rows[0][2]
+            return dict(cursor.fetchall())
 
-    def corrections(self, parsed: ParsedQuery) -> dict[str, str]:
-        terms = _suggestible(parsed)
-        if not terms:
-            return {}
+    def unknown(self, terms: list[str]) -> list[str]:
+        known = " UNION ALL ".join(["SELECT %s AS term"] * len(terms))
+        sql = f"""
+            SELECT k.term FROM ({known}) k
+             WHERE NOT EXISTS (
+                 SELECT 1 FROM search_searchword w WHERE w.word >= k.term AND w.word < k.term || char(1114111))
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(sql, terms)
+            return [row[0] for row in cursor.fetchall()]
+
+    def similar_words(self, terms: list[str]) -> list[tuple[str, str]]:
         unions, params = [], []
         for term in terms:
             grams = {term[i : i + 3] for i in range(len(term) - 2)}
@@ -359,45 +663,114 @@ class _Sqlite:
                 " WHERE search_word_trgm MATCH %s ORDER BY rank LIMIT 40)"
             )
             params += [term, " OR ".join(f'"{g}"' for g in sorted(grams))]
-        known = " UNION ALL ".join(["SELECT %s AS term"] * len(terms))
-        sql = f"""
-            SELECT c.term, c.word FROM ({" UNION ALL ".join(unions)}) c
-             WHERE c.term IN (
-                 SELECT k.term FROM ({known}) k
-                  WHERE NOT EXISTS (
-                      SELECT 1 FROM search_searchword w
-                       WHERE w.word >= k.term AND w.word < k.term || char(1114111))
-             )
-        """
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, *terms])
+            cursor.execute(" UNION ALL ".join(unions), params)
             rows = cursor.fetchall()
         candidates: dict[str, list[str]] = {}
         for term, word in rows:
             candidates.setdefault(term, []).append(word)
         # Keep the nearest by trigram similarity, as pg_trgm's % operator does.
-        nearest = [
+        return [
             (term, word)
             for term, words in candidates.items()
-            for word in sorted(words, key=lambda w: (-trigram_similarity(term, w), w))[:CANDIDATES]
+            for word in sorted(words, key=lambda w: (-trigram_similarity(term, w), w))[
+                :SPELLING_CANDIDATES
+            ]
             if trigram_similarity(term, word) >= TRIGRAM_THRESHOLD
         ]
-        return _closest(nearest)
+
+    def known(self, words: list[str]) -> set[str]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT word FROM search_searchword WHERE word IN ({_placeholders(words)})", words
+            )
+            return {row[0] for row in cursor.fetchall()}
+
+
+def _corrections(backend: _Postgres | _Sqlite, parsed: ParsedQuery) -> dict[str, str]:
+    """Words no runbook uses (not even as the start of a word) → the closest vocabulary word.
+
+    Short words ("etdc", "kubelt") are matched by their one-edit variants looked
+    up exactly, longer ones by trigram similarity. Cached for STATS_TTL seconds.
+    """
+    terms = _suggestible(parsed)
+    if not terms:
+        return {}
+    keys = {f"search:fix:{connection.vendor}:{t}": t for t in terms}
+    cached = cache.get_many(list(keys))
+    missing = [t for key, t in keys.items() if key not in cached]
+    if missing:
+        unknown = backend.unknown(missing)
+        found: dict[str, str] = {}
+        if unknown:
+            candidates: list[tuple[str, str]] = []
+            short = [t for t in unknown if len(t) <= SHORT_TERM]
+            long = [t for t in unknown if len(t) > SHORT_TERM]
+            if short:
+                variants = {t: _one_edit(t) for t in short}
+                known = backend.known(sorted({v for vs in variants.values() for v in vs}))
+                candidates += [(t, v) for t, vs in variants.items() for v in vs if v in known]
+            if long:
+                candidates += backend.similar_words(long)
+            found = _closest(candidates)
+        fresh = {f"search:fix:{connection.vendor}:{t}": found.get(t, "") for t in missing}
+        cache.set_many(fresh, STATS_TTL)
+        cached.update(fresh)
+    return {t: cached[key] for key, t in keys.items() if cached.get(key)}
+
+
+def _whole_words(backend: _Postgres | _Sqlite, parsed: ParsedQuery) -> set[str]:
+    """The typed words that are words of the library or of the vocabulary file, cached like spelling fixes.
+
+    Those match as whole words only: on PostgreSQL a prefix applies to the
+    stem ("nearly" → near:* would find "NearFull"), on SQLite to the word.
+    """
+    terms = list(dict.fromkeys(parsed.terms))
+    keys = {f"search:word:{connection.vendor}:{t}": t for t in terms}
+    cached = cache.get_many(list(keys))
+    missing = [t for key, t in keys.items() if key not in cached]
+    if missing:
+        known = backend.known(missing)
+        fresh = {f"search:word:{connection.vendor}:{t}": t in known for t in missing}
+        cache.set_many(fresh, STATS_TTL)
+        cached.update(fresh)
+    vocabulary = known_words()
+    return {t for key, t in keys.items() if cached[key] or t in vocabulary}
+
+
+def _one_edit(word: str) -> set[str]:
+    """Every word one deletion, swap, replacement or insertion away (Norvig's edits1)."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    deletes = [a + b[1:] for a, b in splits if b]
+    swaps = [a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1]
+    replaces = [a + c + b[1:] for a, b in splits if b for c in ALPHABET]
+    inserts = [a + c + b for a, b in splits for c in ALPHABET]
+    return {w for w in (*deletes, *swaps, *replaces, *inserts) if len(w) >= 3 and w != word}
 
 
 def _closest(candidates: list[tuple[str, str]]) -> dict[str, str]:
     """Per misspelt term, the candidate fewest keystrokes away.
 
-    Ties go to a word the term is a subsequence of, since a dropped letter is
-    the commonest typo ("leadr" → "leader", not "lead"), then alphabetically.
+    Ties go to the same letters in another order ("etdc" → "etcd", not "etc"),
+    then to a word the term is a subsequence of, since a dropped letter is the
+    commonest typo ("leadr" → "leader", not "lead"), then to the nearest length,
+    then alphabetically.
     """
-    best: dict[str, tuple[int, bool, str]] = {}
+    best: dict[str, tuple[int, bool, bool, int, str]] = {}
     for term, word in candidates:
+        if word in STOPWORDS:
+            continue
         distance = edit_distance(term, word)
-        key = (distance, not _is_subsequence(term, word), word)
+        key = (
+            distance,
+            sorted(term) != sorted(word),
+            not _is_subsequence(term, word),
+            abs(len(word) - len(term)),
+            word,
+        )
         if distance <= _allowed_edits(term) and (term not in best or key < best[term]):
             best[term] = key
-    return {term: key[2] for term, key in best.items()}
+    return {term: key[-1] for term, key in best.items()}
 
 
 def _is_subsequence(short: str, long: str) -> bool:
@@ -425,7 +798,10 @@ def edit_distance(a: str, b: str) -> int:
 
 
 def _suggestible(parsed: ParsedQuery) -> list[str]:
-    return list(dict.fromkeys(t for t in parsed.terms if len(t) >= 4 and not t.isdigit()))[:5]
+    known = known_words()
+    return list(
+        dict.fromkeys(t for t in parsed.terms if len(t) >= 4 and not t.isdigit() and t not in known)
+    )[:5]
 
 
 def _trigrams(word: str) -> set[str]:

@@ -20,10 +20,17 @@ class SearchForm(forms.Form):
         queryset=Team.objects.all(), required=False, to_field_name="slug", empty_label="Any team"
     )
     service = forms.ModelChoiceField(
-        queryset=Service.objects.all(), required=False, to_field_name="name", empty_label="Any service"
+        queryset=Service.objects.all(),
+        required=False,
+        to_field_name="name",
+        empty_label="Any service",
     )
-    tag = forms.ModelChoiceField(queryset=Tag.objects.all(), required=False, to_field_name="name", empty_label="Any tag")
-    review = forms.ChoiceField(choices=[("", "Any review status"), *ReviewState.choices], required=False)
+    tag = forms.ModelChoiceField(
+        queryset=Tag.objects.all(), required=False, to_field_name="name", empty_label="Any tag"
+    )
+    review = forms.ChoiceField(
+        choices=[("", "Any review status"), *ReviewState.choices], required=False
+    )
     limit = forms.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT)
 
     FILTERS = ("kind", "category", "severity", "team", "service", "tag", "review")

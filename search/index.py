@@ -1,12 +1,18 @@
 """Keep the full-text index in step with the runbooks' published revisions.
 
+Both engines index the same text, cut in Python by `document_fields`:
+
+* names — title and alert names, with CamelCase and snake_case split into words;
+* lead — summary, the body's first paragraph and its Meaning / Symptoms /
+  Impact sections: what a runbook is about, weighted above the rest;
+* body — the whole text, with the CamelCase words in it also split;
+* meta — services, tags and team.
+
 Every write goes through `reindex(ids)`, which runs a fixed number of
-statements per batch of ids whatever their number: on PostgreSQL an
-INSERT … SELECT … ON CONFLICT that builds the weighted tsvectors in the
-database, on SQLite one read of the batch and two executemany writes into the
-FTS5 table and the vocabulary. The receivers run inside the writing
-transaction (see runbooks.signals), so the index commits or rolls back with
-the change that caused it.
+statements per batch of ids whatever their number. Archived runbooks are
+removed from the index (and so from search, the API and suggestions). The
+receivers run inside the writing transaction (see runbooks.signals), so the
+index commits or rolls back with the change that caused it.
 """
 
 from __future__ import annotations
@@ -17,87 +23,100 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from .queries import STOPWORDS, split_camel
+from .vocabulary import STOPWORDS, split_camel
 
 BATCH = 500
+TEXT_CONFIG = "fixit_english"
+LEAD_MAX_CHARS = 4000
 
-# The Symptoms (incident runbooks) or Meaning (Prometheus-style runbooks)
-# section, up to the next heading: weighted with the summary. The same
-# pattern runs in PostgreSQL's regex engine and in Python's.
-SYMPTOMS_PATTERN = r"(?:^|\n)##+ *(?:[Ss]ymptoms|[Mm]eaning)[^\n]*\n((?:[^\n]|\n(?!#))*)"
-SYMPTOMS_RE = re.compile(SYMPTOMS_PATTERN)
-CAMEL_SQL = r"'(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])'"
+LEAD_SECTION_RE = re.compile(
+    r"^#{1,6}[ \t]*(?:meaning|symptoms|impact|overview|summary|description)\b[^\n]*\n(.*?)(?=^#|\Z)",
+    re.IGNORECASE | re.MULTILINE | re.DOTALL,
+)
+FRONT_MATTER_RE = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
+CAMEL_WORD_RE = re.compile(r"\b\w*[a-z0-9][A-Z]\w*\b|\b\w+_\w+\b")
 VOCABULARY_RE = re.compile(r"[^\W_]+")
 
-_PG_SOURCE = f"""
-    SELECT r.id,
-           r.title || ' ' || regexp_replace(r.title, {CAMEL_SQL}, ' ', 'g') AS title_text,
-           coalesce(a.names, '') || ' ' || regexp_replace(coalesce(a.names, ''), {CAMEL_SQL}, ' ', 'g')
-               AS alert_text,
-           r.summary || ' ' || coalesce(substring(rev.body FROM %(symptoms)s), '') AS summary_text,
-           r.summary AS summary,
-           coalesce(rev.body, '') AS body,
-           coalesce(m.meta, '') AS meta
-      FROM runbooks_runbook r
-      LEFT JOIN runbooks_revision rev ON rev.id = r.current_revision_id
-      LEFT JOIN LATERAL (
-          SELECT string_agg(al.name, ' ' ORDER BY al.name) AS names
-            FROM runbooks_alertname al WHERE al.runbook_id = r.id
-      ) a ON true
-      LEFT JOIN LATERAL (
-          SELECT string_agg(label, ' ') AS meta FROM (
-              SELECT s.name AS label FROM runbooks_runbook_services rs
-                JOIN runbooks_service s ON s.id = rs.service_id WHERE rs.runbook_id = r.id
-              UNION ALL
-              SELECT t.name FROM runbooks_runbook_tags rt
-                JOIN runbooks_tag t ON t.id = rt.tag_id WHERE rt.runbook_id = r.id
-              UNION ALL
-              SELECT tm.name FROM runbooks_team tm WHERE tm.id = r.team_id
-          ) labels
-      ) m ON true
-     WHERE r.id = ANY(%(ids)s)
-"""
 
-PG_UPSERT = f"""
-    INSERT INTO search_runbooksearchdocument (runbook_id, document, snippet_text, names)
-    SELECT src.id,
-           setweight(to_tsvector('english', src.title_text), 'A')
-           || setweight(to_tsvector('english', src.alert_text), 'A')
-           || setweight(to_tsvector('english', src.summary_text), 'B')
-           || setweight(to_tsvector('english', src.body), 'C')
-           || setweight(to_tsvector('english', src.meta), 'D'),
-           src.summary || E'\\n\\n' || src.body,
-           lower(src.title_text || ' ' || src.alert_text)
-      FROM ({_PG_SOURCE}) src
-    ON CONFLICT (runbook_id) DO UPDATE
-       SET document = EXCLUDED.document, snippet_text = EXCLUDED.snippet_text, names = EXCLUDED.names
-"""
+def first_paragraph(body: str) -> str:
+    text = FRONT_MATTER_RE.sub("", body)
+    for block in re.split(r"\n\s*\n", text):
+        block = block.strip()
+        if block and not block.startswith(("#", "|", "```", "<", "---", ">", "![")):
+            return block
+    return ""
 
-PG_VOCABULARY = f"""
-    INSERT INTO search_searchword (word)
-    SELECT DISTINCT w FROM (
-        SELECT regexp_split_to_table(
-                   lower(src.title_text || ' ' || src.alert_text || ' ' || src.summary || ' ' || src.body),
-                   '[^[:alnum:]]+') AS w
-          FROM ({_PG_SOURCE}) src
-    ) words
-     WHERE length(w) BETWEEN 3 AND 40 AND w !~ '^[0-9]+$' AND NOT (w = ANY(%(stopwords)s))
-    ON CONFLICT (word) DO NOTHING
-"""
 
-SQLITE_SOURCE = """
+def with_split_words(text: str) -> str:
+    """The text, then the CamelCase / snake_case words in it as separate words."""
+    found = dict.fromkeys(CAMEL_WORD_RE.findall(text))
+    return text + ("\n" + " ".join(split_camel(w) for w in found) if found else "")
+
+
+def document_fields(
+    title: str, alerts: str, summary: str, body: str, meta: str
+) -> tuple[str, str, str, str]:
+    """(names, lead, body, meta): the same text for both engines."""
+    names = f"{title} {alerts} {split_camel(title)} {split_camel(alerts)}"
+    sections = [m.group(1).strip() for m in LEAD_SECTION_RE.finditer(body)]
+    lead = "\n".join([summary, first_paragraph(body), *sections])[:LEAD_MAX_CHARS]
+    return names, with_split_words(lead), with_split_words(body), meta
+
+
+def exact_names(title: str, alerts: str) -> str:
+    """Title and alert names squeezed to letters and digits: what the exact-name bonus compares."""
+    squeeze = re.compile(r"[\W_]+")
+    return " ".join(
+        dict.fromkeys(squeeze.sub("", n).lower() for n in [title, *alerts.split()] if n)
+    )
+
+
+SOURCE = """
     SELECT r.id, r.title, r.summary, coalesce(rev.body, ''),
-           (SELECT group_concat(name, ' ') FROM
-               (SELECT al.name FROM runbooks_alertname al WHERE al.runbook_id = r.id ORDER BY al.name)),
-           coalesce((SELECT group_concat(s.name, ' ') FROM runbooks_runbook_services rs
+           coalesce((SELECT {concat_alerts} FROM runbooks_alertname al WHERE al.runbook_id = r.id), ''),
+           coalesce((SELECT {concat_services} FROM runbooks_runbook_services rs
                       JOIN runbooks_service s ON s.id = rs.service_id WHERE rs.runbook_id = r.id), '')
            || ' ' ||
-           coalesce((SELECT group_concat(t.name, ' ') FROM runbooks_runbook_tags rt
+           coalesce((SELECT {concat_tags} FROM runbooks_runbook_tags rt
                       JOIN runbooks_tag t ON t.id = rt.tag_id WHERE rt.runbook_id = r.id), '')
            || ' ' || coalesce((SELECT tm.name FROM runbooks_team tm WHERE tm.id = r.team_id), '')
       FROM runbooks_runbook r
       LEFT JOIN runbooks_revision rev ON rev.id = r.current_revision_id
-     WHERE r.id IN ({placeholders})
+     WHERE r.id IN ({placeholders}) AND r.archived_at IS NULL
+"""
+
+
+def _source_sql(count: int) -> str:
+    if connection.vendor == "postgresql":
+        concat = {
+            "concat_alerts": "string_agg(al.name, ' ' ORDER BY al.name)",
+            "concat_services": "string_agg(s.name, ' ')",
+            "concat_tags": "string_agg(t.name, ' ')",
+        }
+    else:
+        concat = {
+            "concat_alerts": "group_concat(al.name, ' ')",
+            "concat_services": "group_concat(s.name, ' ')",
+            "concat_tags": "group_concat(t.name, ' ')",
+        }
+    return SOURCE.format(placeholders=", ".join(["%s"] * count), **concat)
+
+
+PG_UPSERT = f"""
+    INSERT INTO search_runbooksearchdocument (runbook_id, document, head, snippet_text, names)
+    SELECT src.id,
+           setweight(to_tsvector('{TEXT_CONFIG}', src.names), 'A')
+           || setweight(to_tsvector('{TEXT_CONFIG}', src.lead), 'B')
+           || setweight(to_tsvector('{TEXT_CONFIG}', src.body), 'C')
+           || setweight(to_tsvector('{TEXT_CONFIG}', src.meta), 'D'),
+           setweight(to_tsvector('{TEXT_CONFIG}', src.names), 'A')
+           || setweight(to_tsvector('{TEXT_CONFIG}', src.lead), 'B'),
+           src.snippet, src.exact
+      FROM unnest(%s::int[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
+           AS src(id, names, lead, body, meta, snippet, exact)
+    ON CONFLICT (runbook_id) DO UPDATE
+       SET document = EXCLUDED.document, head = EXCLUDED.head,
+           snippet_text = EXCLUDED.snippet_text, names = EXCLUDED.names
 """
 
 
@@ -110,27 +129,7 @@ def _batches(ids: Iterable[int]) -> Iterator[list[int]]:
 def reindex(runbook_ids: Iterable[int]) -> None:
     with transaction.atomic():
         for batch in _batches(runbook_ids):
-            if connection.vendor == "postgresql":
-                _reindex_postgres(batch)
-            else:
-                _reindex_sqlite(batch)
-
-
-def _reindex_postgres(ids: list[int]) -> None:
-    params: dict[str, str | list[int] | list[str]] = {"ids": ids, "symptoms": SYMPTOMS_PATTERN, "stopwords": sorted(STOPWORDS)}
-    with connection.cursor() as cursor:
-        cursor.execute(PG_UPSERT, params)
-        cursor.execute(PG_VOCABULARY, params)
-
-
-def sqlite_columns(title: str, alerts: str, summary: str, body: str) -> tuple[str, str, str, str]:
-    symptoms = SYMPTOMS_RE.search(body)
-    return (
-        f"{title} {split_camel(title)}",
-        f"{alerts} {split_camel(alerts)}",
-        f"{summary} {symptoms.group(1) if symptoms else ''}",
-        body,
-    )
+            _reindex_batch(batch)
 
 
 def _vocabulary(texts: Iterable[str]) -> set[str]:
@@ -142,22 +141,58 @@ def _vocabulary(texts: Iterable[str]) -> set[str]:
     return found
 
 
-def _reindex_sqlite(ids: list[int]) -> None:
-    placeholders = ", ".join(["%s"] * len(ids))
+def _reindex_batch(ids: list[int]) -> None:
+    postgres = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
-        cursor.execute(SQLITE_SOURCE.format(placeholders=placeholders), ids)
-        rows: list[Any] = []
+        cursor.execute(_source_sql(len(ids)), ids)
+        rows: list[tuple[Any, ...]] = []
         words: set[str] = set()
         for pk, title, summary, body, alerts, meta in cursor.fetchall():
-            title_text, alert_text, summary_text, body_text = sqlite_columns(title, alerts or "", summary, body)
-            rows.append((pk, title_text, alert_text, summary_text, body_text, meta))
-            words |= _vocabulary((title_text, alert_text, summary, body_text))
-        cursor.execute(f"DELETE FROM search_fts WHERE rowid IN ({placeholders})", ids)
-        cursor.executemany(
-            "INSERT INTO search_fts (rowid, title, alerts, summary, body, meta) VALUES (%s, %s, %s, %s, %s, %s)",
-            rows,
-        )
-        cursor.executemany("INSERT OR IGNORE INTO search_searchword (word) VALUES (%s)", [(w,) for w in sorted(words)])
+            names, lead, body_text, meta_text = document_fields(title, alerts, summary, body, meta)
+            rows.append(
+                (
+                    pk,
+                    names,
+                    lead,
+                    body_text,
+                    meta_text,
+                    f"{summary}\n\n{body}",
+                    exact_names(title, alerts),
+                )
+            )
+            words |= _vocabulary((names, lead, body_text))
+        placeholders = ", ".join(["%s"] * len(ids))
+        if postgres:
+            cursor.execute(
+                f"DELETE FROM search_runbooksearchdocument WHERE runbook_id IN ({placeholders})",
+                ids,
+            )
+            if rows:
+                cursor.execute(PG_UPSERT, [list(column) for column in zip(*rows, strict=True)])
+            cursor.execute(
+                "INSERT INTO search_searchword (word) SELECT unnest(%s::text[]) ON CONFLICT (word) DO NOTHING",
+                [sorted(words)],
+            )
+        else:
+            cursor.execute(f"DELETE FROM search_fts WHERE rowid IN ({placeholders})", ids)
+            cursor.execute(
+                f"DELETE FROM search_runbooksearchdocument WHERE runbook_id IN ({placeholders})",
+                ids,
+            )
+            cursor.executemany(
+                "INSERT INTO search_fts (rowid, names, lead, body, meta) VALUES (%s, %s, %s, %s, %s)",
+                [row[:5] for row in rows],
+            )
+            # The plain table carries the exact names on SQLite too (no tsvectors there).
+            cursor.executemany(
+                "INSERT INTO search_runbooksearchdocument (runbook_id, document, snippet_text, names)"
+                " VALUES (%s, '', '', %s)",
+                [(row[0], row[6]) for row in rows],
+            )
+            cursor.executemany(
+                "INSERT OR IGNORE INTO search_searchword (word) VALUES (%s)",
+                [(w,) for w in sorted(words)],
+            )
 
 
 def rebuild() -> int:
@@ -166,9 +201,8 @@ def rebuild() -> int:
 
     with transaction.atomic():
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute("DELETE FROM search_runbooksearchdocument")
-            else:
+            cursor.execute("DELETE FROM search_runbooksearchdocument")
+            if connection.vendor != "postgresql":
                 cursor.execute("DELETE FROM search_fts")
             cursor.execute("DELETE FROM search_searchword")
         ids = list(Runbook.objects.values_list("pk", flat=True))
@@ -177,14 +211,13 @@ def rebuild() -> int:
 
 
 def fill_if_empty(**kwargs: Any) -> None:
-    """After migrate: a library that existed before the search app gets its index once."""
+    """After migrate: a library that existed before the search app (or this index format) gets its index once."""
     from runbooks.models import Runbook
 
-    table = "search_runbooksearchdocument" if connection.vendor == "postgresql" else "search_fts"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT 1 FROM {table} LIMIT 1")
+        cursor.execute("SELECT 1 FROM search_runbooksearchdocument LIMIT 1")
         indexed = cursor.fetchone() is not None
-    if not indexed and Runbook.objects.exists():
+    if not indexed and Runbook.objects.active().exists():
         rebuild()
 
 

@@ -30,8 +30,15 @@ class RunbookSearchDocument(models.Model):
     that flushes and cascades treat it like any other.
     """
 
-    runbook = models.OneToOneField(Runbook, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    runbook = models.OneToOneField(
+        Runbook, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # Title and alert names (A), lead: summary, first paragraph, Meaning /
+    # Symptoms / Impact (B), body (C), labels (D).
     document = SearchVectorField()
+    # Title, alert names and lead only: where a word counts most, GIN-indexed
+    # too, so broad queries gather their candidates from it first.
+    head = SearchVectorField(null=True)
     # Summary and body as plain text, what ts_headline cuts snippets from.
     snippet_text = models.TextField()
     # Title and alert names, lower-cased, for the title-match bonus.
@@ -53,6 +60,32 @@ class SearchWord(models.Model):
         return self.word
 
 
+class SearchUse(models.Model):
+    """A responder searched for `query` and then attached `runbook` to `incident`.
+
+    Later searches with similar words rank that runbook a little higher
+    (bounded and fading with age; see search.learning).
+    """
+
+    query = models.CharField(max_length=200)
+    # The query's words, sorted and de-duplicated: what "similar" compares.
+    terms = models.CharField(max_length=200, db_index=True)
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="+")
+    incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "runbook", "terms"], name="search_use_once_per_incident"
+            )
+        ]
+        indexes = [models.Index(fields=["runbook", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.query!r} → runbook {self.runbook_id} in incident {self.incident_id}"
+
+
 def hash_token(raw: str) -> str:
     # Tokens are 256 random bits, so a fast unsalted digest is enough to make a
     # leaked table useless; a password hasher would cost ~100 ms per API call.
@@ -63,16 +96,24 @@ class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
     def authenticate(self, raw: str) -> ApiToken | None:
         if not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
             return None
-        return self.select_related("user").filter(key_hash=hash_token(raw), user__is_active=True).first()
+        return (
+            self.select_related("user")
+            .filter(key_hash=hash_token(raw), user__is_active=True)
+            .first()
+        )
 
 
 class ApiToken(models.Model):
     """A bearer token for chat-ops and alert tooling; only its hash is stored."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
     name = models.CharField(max_length=100, help_text="What uses it, e.g. “slack bot”.")
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    key_prefix = models.CharField(max_length=12, editable=False, help_text="First characters, to recognise it.")
+    key_prefix = models.CharField(
+        max_length=12, editable=False, help_text="First characters, to recognise it."
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -93,7 +134,9 @@ class ApiToken(models.Model):
     def issue(cls, user: Any, name: str) -> tuple[ApiToken, str]:
         """Create a token; the raw value is returned once and never stored."""
         raw = cls.new_raw()
-        token = cls.objects.create(user=user, name=name[:100], key_hash=hash_token(raw), key_prefix=raw[:12])
+        token = cls.objects.create(
+            user=user, name=name[:100], key_hash=hash_token(raw), key_prefix=raw[:12]
+        )
         return token, raw
 
     def touch(self) -> None:

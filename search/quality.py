@@ -1,22 +1,39 @@
 """Search quality on the real third-party corpus: hit rate and mean reciprocal rank.
 
-The query set is what an on-call engineer types: exact alert names, symptoms
-in their own words, misspellings and half-typed words. Each query names the
-runbook slugs that are a right answer; a query is a hit when one of them is in
-the top 3. Used by tests/search/test_quality.py and bench/search_quality.py.
+Two query sets. `EARLIER_QUERIES` (34) is the set the first weights were tuned
+on; most of its queries share words with the target's alert name. The second
+set was written before any tuning in this module's history, from each target
+runbook's Meaning/Impact text in other words than its alert name, plus typos
+of every length and exact names. It is split once, by position (even → tune,
+odd → held out), into `TUNING_QUERIES` and `HELD_OUT_QUERIES`; only the tuning
+half may guide changes to the vocabulary or weights, the held-out half is what
+the README reports and the tests hold to a floor.
+
+Each query names the right answers by alert name (or slug, for pages without
+an alert), lower-cased, so the runbooks both collections have for one alert
+(KubePodCrashLooping in each) are both right. A query is a hit when a right
+answer is in the top 3. Used by tests/search/test_quality.py and
+bench/search_quality.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 TOP = 3
 
-QUERIES: tuple[tuple[str, frozenset[str]], ...] = tuple(
-    (q, frozenset(slugs.split()))
-    for q, slugs in (
+Query = tuple[str, frozenset[str]]
+
+
+def _queries(pairs: Iterable[tuple[str, str]]) -> tuple[Query, ...]:
+    return tuple((q, frozenset(answers.split())) for q, answers in pairs)
+
+
+EARLIER_QUERIES: tuple[Query, ...] = _queries(
+    (
         # Exact alert names, as Alertmanager sends them (and as people paste them).
         ("KubePodCrashLooping", "kubepodcrashlooping"),
         ("etcdNoLeader", "etcdnoleader"),
@@ -28,10 +45,16 @@ QUERIES: tuple[tuple[str, frozenset[str]], ...] = tuple(
         ("watchdog", "watchdog"),
         # Symptoms, in an on-call engineer's words.
         ("pod keeps restarting crashloopbackoff", "kubepodcrashlooping"),
-        ("node disk full no space left", "nodefilesystemalmostoutofspace nodefilesystemspacefillingup"),
+        (
+            "node disk full no space left",
+            "nodefilesystemalmostoutofspace nodefilesystemspacefillingup",
+        ),
         ("etcd lost its leader", "etcdnoleader"),
         ("kubernetes api server down", "kubeapidown"),
-        ("kubelet certificate expiring", "kubeletclientcertificateexpiration kubeletservercertificateexpiration"),
+        (
+            "kubelet certificate expiring",
+            "kubeletclientcertificateexpiration kubeletservercertificateexpiration",
+        ),
         ("clock out of sync ntp", "nodeclocknotsynchronising nodeclockskewdetected"),
         ("persistent volume filling up", "kubepersistentvolumefillingup persistentvolumefillingup"),
         (
@@ -62,6 +85,140 @@ QUERIES: tuple[tuple[str, frozenset[str]], ...] = tuple(
     )
 )
 
+# Symptoms, in an engineer's own words: the condition words of the alert name are
+# avoided; the name of the system (etcd, ceph, prometheus) is kept where a person
+# would naturally say it.
+SYMPTOMS = [
+    ("container dies right after start and gets restarted over and over", "kubepodcrashlooping"),
+    ("etcd has nobody elected as primary", "etcdnoleader"),
+    (
+        "root partition on a host is nearly out of room",
+        "nodefilesystemalmostoutofspace nodefilesystemspacefillingup",
+    ),
+    ("prometheus cannot scrape some endpoints", "targetdown"),
+    ("ceph object storage daemon not running", "cephosddown"),
+    ("node agent unreachable by monitoring for 15 minutes", "kubeletdown"),
+    ("recording expressions keep erroring when evaluated", "prometheusrulefailures"),
+    ("dns server answering servfail", "corednserrorshigh"),
+    ("containers held back by their cgroup quota", "cputhrottlinghigh"),
+    ("apiserver unable to write its audit trail", "auditlogerror"),
+    ("time drifting on a server ntp broken", "nodeclocknotsynchronising nodeclockskewdetected"),
+    ("kernel running out of open file handles", "nodefiledescriptorlimit"),
+    (
+        "inodes nearly exhausted on a host",
+        "nodefilesystemalmostoutoffiles nodefilesystemfilesfillingup",
+    ),
+    ("disk array lost its redundancy", "noderaiddegraded noderaiddiskfailure"),
+    ("autoscaler stuck at its maximum number of pods", "kubehpamaxedout"),
+    ("nic keeps going up and down", "nodenetworkinterfaceflapping"),
+    ("network card dropping incoming packets with errors", "nodenetworkreceiveerrs"),
+    ("container registry volume has no space left", "imageregistrystoragefull"),
+    ("stateful workload does not have the expected pod count", "kubestatefulsetreplicasmismatch"),
+    ("deployment has fewer pods available than desired", "kubedeploymentreplicasmismatch"),
+    ("batch job exceeded its backoff limit", "kubejobfailed"),
+    ("batch job running for more than an hour", "kubejobcompletion"),
+    (
+        "volume in a system namespace has under 3 percent free",
+        "kubepersistentvolumefillingup persistentvolumefillingup",
+    ),
+    ("node cannot host new pods, status unhealthy", "kubenodenotready"),
+    (
+        "notifications cannot reach slack or pagerduty",
+        "alertmanagerfailedtosendalerts alertmanagerclusterfailedtosendalerts",
+    ),
+    ("alertmanager will not pick up its new configuration", "alertmanagerfailedreload"),
+    (
+        "prometheus cannot reach any alertmanager",
+        "prometheusnotconnectedtoalertmanagers prometheuserrorsendingalertstoanyalertmanager",
+    ),
+    (
+        "samples are not shipped to remote storage",
+        "prometheusremotestoragefailures prometheusremotewritebehind",
+    ),
+    ("tsdb blocks cannot be merged", "prometheustsdbcompactionsfailing"),
+    ("scraped metrics stopped coming in", "prometheusnotingestingsamples"),
+    (
+        "client cert used against the apiserver expires within a week",
+        "kubeclientcertificateexpiration",
+    ),
+    (
+        "node agent tls cert about to lapse",
+        "kubeletclientcertificateexpiration kubeletservercertificateexpiration",
+    ),
+    ("connection tracking table nearly full", "nodehighnumberconntrackentriesused"),
+    ("storage cluster became read only at 85 percent", "cephclusterreadonly"),
+    ("ceph utilisation above 75 percent, free up space", "cephclusternearfull cephosdnearfull"),
+    ("ceph monitors about to lose majority", "cephmonquorumatrisk cephmonquorumlost"),
+    ("a ceph storage host went offline", "cephnodedown"),
+    ("osd daemon restarting ten times in five minutes", "cephosdflapping"),
+    ("ceph requests taking very long to process", "cephosdslowops"),
+    ("node running close to 110 pods capacity", "kubelettoomanypods"),
+    ("cluster cannot survive losing a node, memory requests too high", "kubememoryovercommit"),
+    ("namespace hit its hard resource limits", "kubequotafullyused kubequotaexceeded"),
+    ("daemonset update hangs waiting for a replaced pod", "kubedaemonsetrolloutstuck"),
+    ("container in a pod stuck pending for too long", "kubecontainerwaiting"),
+    ("apiserver dropping a fifth of incoming requests", "kubeapiterminatedrequests"),
+    (
+        "one master node using over 90 percent of its ram",
+        "extremelyhighindividualcontrolplanememory",
+    ),
+    ("two vms share the same mac", "kubemacpoolmaccollisiondetected kubemacpoolduplicatemacsfound"),
+    ("virtual machine guest kernel crashed", "vmnonrecoverableospanic clustervmpanicdetected"),
+    (
+        "ovn-kubernetes control plane has nobody elected",
+        "noovnclustermanagerleader noovnmasterleader",
+    ),
+    ("informer caches of the garbage collector cannot be reached", "garbagecollectorsyncfailed"),
+    ("etcd db size close to the maximum", "etcddatabasequotalowspace etcdbackendquotalowspace"),
+    ("etcd disk sync takes too long", "etcdhighfsyncdurations"),
+    (
+        "etcd rpc calls are sluggish",
+        "etcdgrpcrequestsslow etcdgrpcreadrequestsslow etcdgrpcwriterequestsslow",
+    ),
+    ("telemetry data not reaching red hat", "telemeterclientfailures"),
+    (
+        "machine config daemon could not restart the node",
+        "mcdrebooterror machineconfigdaemonrebooterror",
+    ),
+]
+# Misspellings and half-typed words of every length.
+TYPOS = [
+    ("etdc no leader", "etcdnoleader"),
+    ("kubelt down", "kubeletdown"),
+    ("coredsn errors", "corednserrorshigh"),
+    ("alertmanagr cluster down", "alertmanagerclusterdown"),
+    ("cpu throtling", "cputhrottlinghigh"),
+    ("persistant volume filling up", "kubepersistentvolumefillingup persistentvolumefillingup"),
+    ("cephclusternearful", "cephclusternearfull"),
+    ("prometheus tsdb compactoins failing", "prometheustsdbcompactionsfailing"),
+    ("kube hpa maxd out", "kubehpamaxedout"),
+    ("node clock skew detcted", "nodeclockskewdetected"),
+    ("kubenodenotredy", "kubenodenotready"),
+]
+# Exact names, as alerts send them, plus the snake_case a metric label uses.
+NAMES = [
+    ("KubeStatefulSetReplicasMismatch", "kubestatefulsetreplicasmismatch"),
+    ("NodeNetworkInterfaceFlapping", "nodenetworkinterfaceflapping"),
+    ("etcdHighFsyncDurations", "etcdhighfsyncdurations"),
+    ("CephMonQuorumLost", "cephmonquorumlost"),
+    ("PrometheusNotIngestingSamples", "prometheusnotingestingsamples"),
+    ("VirtControllerDown", "virtcontrollerdown"),
+    ("KubeQuotaExceeded", "kubequotaexceeded"),
+    ("ODFNodeMTULessThan9000", "odfnodemtulessthan9000"),
+    ("kube_hpa_maxed_out", "kubehpamaxedout"),
+    ("ceph_osd_down", "cephosddown"),
+]
+
+
+_NEW = (SYMPTOMS, TYPOS, NAMES)
+TUNING_QUERIES: tuple[Query, ...] = tuple(q for group in _NEW for q in _queries(group[0::2]))
+HELD_OUT_QUERIES: tuple[Query, ...] = tuple(q for group in _NEW for q in _queries(group[1::2]))
+QUERY_SETS: dict[str, tuple[Query, ...]] = {
+    "held-out": HELD_OUT_QUERIES,
+    "tuning": TUNING_QUERIES,
+    "earlier 34": EARLIER_QUERIES,
+}
+
 
 @dataclass
 class QualityReport:
@@ -82,28 +239,45 @@ class QualityReport:
         return f"hit rate@{TOP} {self.hit_rate:.3f} ({self.hits}/{self.total}), MRR {self.mrr:.3f}"
 
 
+def answer_keys(runbook: Any) -> frozenset[str]:
+    """What a query's right answers can name: the runbook's alert names and its slug, lower-cased."""
+    return frozenset({runbook.slug, *(a.name.lower() for a in runbook.alert_names.all())})
+
+
 def evaluate(
-    ranked_slugs: Callable[[str], Sequence[str]],
-    queries: Sequence[tuple[str, frozenset[str]]] = QUERIES,
+    ranked: Callable[[str], Sequence[frozenset[str]]],
+    queries: Sequence[Query] = HELD_OUT_QUERIES,
 ) -> QualityReport:
-    """`ranked_slugs(q)` returns the slugs of the results, best first."""
+    """`ranked(q)` returns the answer keys of the results, best first."""
     hits, ranks, misses = 0, [], []
     for query, expected in queries:
-        slugs = list(ranked_slugs(query))
-        rank = next((n for n, slug in enumerate(slugs, 1) if slug in expected), None)
+        results = list(ranked(query))
+        rank = next((n for n, keys in enumerate(results, 1) if keys & expected), None)
         ranks.append(1 / rank if rank else 0.0)
         if rank is not None and rank <= TOP:
             hits += 1
         else:
-            misses.append((query, slugs[:TOP]))
+            misses.append((query, [min(keys) for keys in results[:TOP]]))
     return QualityReport(hits, len(queries), ranks, misses)
 
 
+def search_ranked(query: str) -> list[frozenset[str]]:
+    from .engine import search
+
+    return [answer_keys(hit.runbook) for hit in search(query).hits]
+
+
 def load_corpus(corpus: Path) -> int:
-    """Import every collection under `corpus` with the library's importer; returns how many runbooks exist."""
+    """Import the whole corpus as one folder; returns how many runbooks exist.
+
+    One root keeps every runbook: the importer matches files to runbooks by a
+    slug derived from the path under the root, so importing each collection
+    on its own would let the second KubePodCrashLooping.md overwrite the first.
+    From the whole corpus the same names get their collection folders as a
+    prefix and all 380 runbooks stay.
+    """
     from runbooks.importer import import_directory
     from runbooks.models import Runbook
 
-    for folder in sorted(p for p in corpus.iterdir() if p.is_dir()):
-        import_directory(folder)
+    import_directory(corpus)
     return Runbook.objects.count()

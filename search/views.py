@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 
 from runbooks.models import AlertName, Kind, Runbook
 from runbooks.request_types import HtmxHttpRequest
-from runbooks.roles import VIEWER, role_required
+from runbooks.roles import EDITOR, VIEWER, has_role, role_required
 
 from .auth import api_role_required, json_error
 from .engine import DEFAULT_LIMIT, search
@@ -28,16 +28,42 @@ def search_page(request: HtmxHttpRequest) -> HttpResponse:
     form.is_valid()  # invalid filters are dropped and shown beside the form
     q, filters = form.query(), form.filters()
     dropdown = bool(request.htmx) and request.htmx.target == "search-dropdown"
-    result = search(q, filters, limit=DROPDOWN_LIMIT if dropdown else DEFAULT_LIMIT) if q or filters.any() else None
+    result = (
+        search(q, filters, limit=DROPDOWN_LIMIT if dropdown else DEFAULT_LIMIT)
+        if q or filters.any()
+        else None
+    )
     # The header box submits go=1: Enter opens the top hit, if it matched every word.
-    if request.GET.get("go") and result is not None and result.top is not None and result.matched_all:
+    if (
+        request.GET.get("go")
+        and result is not None
+        and result.top is not None
+        and result.top.full_match
+    ):
         return redirect(result.top.url)
-    context = {"form": form, "q": q, "result": result, "share_query": _share_query(request)}
+    context = {
+        "form": form,
+        "q": q,
+        "result": result,
+        "share_query": _share_query(request),
+        "incident_number": _attach_target(request),
+    }
     if dropdown:
         return render(request, "search/search.html#dropdown", context)
     if request.htmx:
         return render(request, "search/search.html#results", context)
     return render(request, "search/search.html", context)
+
+
+def _attach_target(request: HttpRequest) -> str:
+    """`?incident=INC-…` from an open incident's page: each hit gets an attach button carrying the query."""
+    from incidents.models import Incident
+
+    number = request.GET.get("incident", "")[:20]
+    if not number or not has_role(request.user, EDITOR):
+        return ""
+    incident = Incident.objects.filter(number=number).only("status").first()
+    return number if incident is not None and incident.is_open else ""
 
 
 def _share_query(request: HttpRequest) -> str:
@@ -71,12 +97,18 @@ def alert_lookup(request: HttpRequest, alert_name: str) -> HttpResponse:
         query = request.GET.urlencode()
         return redirect(runbooks[0].get_absolute_url() + (f"?{query}" if query else ""))
     if runbooks:
-        return render(request, "search/alert_choice.html", {"alert_name": name, "runbooks": runbooks})
+        return render(
+            request, "search/alert_choice.html", {"alert_name": name, "runbooks": runbooks}
+        )
     # The name as one word or as its camel-case words: "KubePodCrashLoopingEU"
     # has no exact match, but "kube pod crash looping" finds the neighbours.
     result = search(f"{name} or {split_camel(name)}")
     result.query = name
-    create_url = reverse("runbooks:create") + "?" + urlencode({"kind": Kind.INCIDENT, "alert": name, "title": name})
+    create_url = (
+        reverse("runbooks:create")
+        + "?"
+        + urlencode({"kind": Kind.INCIDENT, "alert": name, "title": name})
+    )
     context = {
         "form": SearchForm({"q": name}),
         "q": name,
@@ -99,7 +131,9 @@ def alert_coverage(request: HttpRequest) -> HttpResponse:
         for group in (list(g) for _, g in groupby(rows, key=lambda r: r[1]))
     ]
     page = Paginator(alerts, COVERAGE_PAGE_SIZE).get_page(request.GET.get("page"))
-    gaps = Runbook.objects.filter(kind=Kind.INCIDENT, alert_names__isnull=True).select_related("owner", "team")
+    gaps = Runbook.objects.filter(kind=Kind.INCIDENT, alert_names__isnull=True).select_related(
+        "owner", "team"
+    )
     context = {
         "page": page,
         "alert_count": len(alerts),

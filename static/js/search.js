@@ -28,3 +28,20 @@
     if (list && !event.target.closest("[data-search-form]")) list.innerHTML = "";
   });
 })();
+
+// Incident attach box: what was typed before a runbook was picked from the
+// suggestions goes along as `q`, so search can learn which runbook answered it.
+(function () {
+  "use strict";
+
+  document.addEventListener("input", function (event) {
+    const box = event.target;
+    if (!(box instanceof HTMLInputElement) || box.getAttribute("list") !== "runbook-options" || !box.form) return;
+    const words = box.form.querySelector("[data-search-words]");
+    if (!words) return;
+    const picked = Array.from(document.querySelectorAll("#runbook-options option")).some(function (option) {
+      return option.value === box.value;
+    });
+    if (!picked) words.value = box.value;
+  });
+})();

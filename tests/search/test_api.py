@@ -15,7 +15,16 @@ def test_session_user_gets_json_results(viewer_client, library):
     assert data["query"] == "certificate"
     assert data["suggestion"] is None
     top = data["results"][0]
-    assert set(top) >= {"slug", "title", "url", "snippet", "score", "severity", "review_state", "last_reviewed_at"}
+    assert set(top) >= {
+        "slug",
+        "title",
+        "url",
+        "snippet",
+        "score",
+        "severity",
+        "review_state",
+        "last_reviewed_at",
+    }
     assert top["slug"] == library["cert"].slug
     assert top["url"] == library["cert"].get_absolute_url()
     assert top["severity"] == "P0" and top["review_state"] == "current"
@@ -30,7 +39,9 @@ def test_bearer_token_authenticates(token_client, api_token, library):
 
 
 def test_wrong_token_is_401_json(token_client, api_token, library):
-    response = token_client.get(API, {"q": "disk"}, HTTP_AUTHORIZATION="Bearer fxr_not-a-real-token")
+    response = token_client.get(
+        API, {"q": "disk"}, HTTP_AUTHORIZATION="Bearer fxr_not-a-real-token"
+    )
     assert response.status_code == 401
     assert response.json()["error"] == "Invalid API token."
     assert response["WWW-Authenticate"].startswith("Bearer")

@@ -32,7 +32,9 @@ def test_body_text_is_searched(library):
 
 
 def test_title_match_ranks_above_body_match(library, make_runbook):
-    make_runbook(title="Storage runbook", body="## Symptoms\n\n- The certificate store is on this disk.\n")
+    make_runbook(
+        title="Storage runbook", body="## Symptoms\n\n- The certificate store is on this disk.\n"
+    )
     assert titles(search("certificate"))[0] == "Certificate expiring soon"
 
 
@@ -51,7 +53,10 @@ def test_minus_word_excludes(library):
 
 
 def test_or_gives_alternatives(library):
-    assert set(titles(search("certificate or checkout"))) == {"Certificate expiring soon", "Checkout latency"}
+    assert set(titles(search("certificate or checkout"))) == {
+        "Certificate expiring soon",
+        "Checkout latency",
+    }
 
 
 def test_misspelled_query_is_corrected_and_still_finds_the_runbook(library):
@@ -76,7 +81,10 @@ def test_symptom_sentence_falls_back_to_any_word(library):
 
 
 def test_snippet_highlights_the_match_and_escapes_html(make_runbook):
-    make_runbook(title="Escaping", body="## Symptoms\n\n- The <script>alert(1)</script> banner shows a quokka.\n")
+    make_runbook(
+        title="Escaping",
+        body="## Symptoms\n\n- The <script>alert(1)</script> banner shows a quokka.\n",
+    )
     snippet = str(search("quokka").hits[0].snippet)
     assert "<mark>quokka</mark>" in snippet
     # Engines differ (ts_headline drops tags, snippet() keeps them as text); neither lets one through.
@@ -119,9 +127,15 @@ def test_team_filter(library, team):
 
 
 def test_review_status_filter(library):
-    Runbook.objects.filter(pk=library["cert"].pk).update(next_review_due=timezone.now() - dt.timedelta(days=1))
-    assert titles(search("certificate or checkout", Filters(review="overdue"))) == ["Certificate expiring soon"]
-    assert titles(search("certificate or checkout", Filters(review="current"))) == ["Checkout latency"]
+    Runbook.objects.filter(pk=library["cert"].pk).update(
+        next_review_due=timezone.now() - dt.timedelta(days=1)
+    )
+    assert titles(search("certificate or checkout", Filters(review="overdue"))) == [
+        "Certificate expiring soon"
+    ]
+    assert titles(search("certificate or checkout", Filters(review="current"))) == [
+        "Checkout latency"
+    ]
 
 
 def test_filters_without_words_list_matching_runbooks(library):
@@ -130,8 +144,24 @@ def test_filters_without_words_list_matching_runbooks(library):
 
 @pytest.mark.parametrize(
     "q",
-    ["", "x" * 10_000, "!!!", '"unbalanced', 'NEAR(', '*"', "AND OR", "col:term", "'; DROP TABLE x; --",
-     '"" * ^ {} []', "NOT", "-", "title:disk", 'a"b"c"', "\x00\x01", "ünïcødé ∑ 🚒"],
+    [
+        "",
+        "x" * 10_000,
+        "!!!",
+        '"unbalanced',
+        "NEAR(",
+        '*"',
+        "AND OR",
+        "col:term",
+        "'; DROP TABLE x; --",
+        '"" * ^ {} []',
+        "NOT",
+        "-",
+        "title:disk",
+        'a"b"c"',
+        "\x00\x01",
+        "ünïcødé ∑ 🚒",
+    ],
 )
 def test_bad_queries_never_raise(library, q):
     result = search(q)

@@ -5,12 +5,25 @@ from pathlib import Path
 import pytest
 from django.db import transaction
 
-from search.engine import search
-from search.quality import QUERIES, evaluate, load_corpus
+from search.quality import (
+    EARLIER_QUERIES,
+    HELD_OUT_QUERIES,
+    TUNING_QUERIES,
+    evaluate,
+    load_corpus,
+    search_ranked,
+)
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
-HIT_RATE_FLOOR = 0.9
-MRR_FLOOR = 0.8
+# DESIGN.md's targets on the held-out half, not reached yet (0.838 / 0.822 on
+# both engines when this was written): the strict xfail turns into a failure
+# the day they are, so the floors below get raised.
+TARGET_HIT_RATE = 0.95
+TARGET_MRR = 0.90
+# What the held-out half reaches today on both engines; a change that loses
+# ground fails here.
+HELD_OUT_HIT_RATE_FLOOR = 0.83
+HELD_OUT_MRR_FLOOR = 0.80
 
 
 @pytest.fixture(scope="module")
@@ -26,23 +39,52 @@ def corpus_library(django_db_setup, django_db_blocker):
             atomic.__exit__(None, None, None)
 
 
-def test_query_set_is_large_enough():
-    assert len(QUERIES) >= 25
+def test_new_query_set_has_at_least_sixty_queries_split_in_halves():
+    assert len(TUNING_QUERIES) + len(HELD_OUT_QUERIES) >= 60
+    assert not {q for q, _ in TUNING_QUERIES} & {q for q, _ in HELD_OUT_QUERIES}
+    assert len(EARLIER_QUERIES) == 34
 
 
 @pytest.mark.django_db
-def test_expected_runbooks_rank_in_the_top_three(corpus_library):
-    assert corpus_library > 300
-    report = evaluate(lambda q: [hit.runbook.slug for hit in search(q).hits])
-    print(f"\nsearch quality on {corpus_library} corpus runbooks: {report.summary()}")
-    for query, top in report.misses:
-        print(f"  miss: {query!r} → {top}")
-    assert report.hit_rate >= HIT_RATE_FLOOR, report.misses
-    assert report.mrr >= MRR_FLOOR
+def test_every_corpus_runbook_is_kept_on_import(corpus_library):
+    assert corpus_library == 380
+
+
+@pytest.mark.django_db
+def test_held_out_queries_find_the_right_runbook_in_the_top_three(corpus_library):
+    report = evaluate(search_ranked, HELD_OUT_QUERIES)
+    print(f"\nheld-out search quality on {corpus_library} corpus runbooks: {report.summary()}")
+    assert report.hit_rate >= HELD_OUT_HIT_RATE_FLOOR, report.misses
+
+
+@pytest.mark.django_db
+def test_held_out_queries_rank_the_right_runbook_first_almost_always(corpus_library):
+    report = evaluate(search_ranked, HELD_OUT_QUERIES)
+    assert report.mrr >= HELD_OUT_MRR_FLOOR, report.misses
+
+
+@pytest.mark.django_db
+@pytest.mark.xfail(
+    strict=True, reason="held-out quality is below DESIGN.md's target (see README, Search quality)"
+)
+def test_held_out_queries_reach_the_design_targets(corpus_library):
+    report = evaluate(search_ranked, HELD_OUT_QUERIES)
+    assert report.hit_rate >= TARGET_HIT_RATE and report.mrr >= TARGET_MRR
+
+
+@pytest.mark.django_db
+def test_tuning_and_earlier_queries_keep_their_level(corpus_library):
+    assert evaluate(search_ranked, TUNING_QUERIES).hit_rate >= 0.94
+    assert evaluate(search_ranked, EARLIER_QUERIES).hit_rate >= 0.97
 
 
 @pytest.mark.django_db
 def test_every_corpus_alert_name_opens_its_runbook(corpus_library, viewer_client):
-    for name in ("KubePodCrashLooping", "etcdNoLeader", "CephOSDDown", "TargetDown"):
+    for name in (
+        "KubeHpaMaxedOut",
+        "CephOSDDown",
+        "VirtControllerDown",
+        "NodeNetworkInterfaceFlapping",
+    ):
         response = viewer_client.get(f"/alerts/{name}/")
         assert response.status_code == 302, name

@@ -22,5 +22,7 @@ class Command(BaseCommand):
         if not has_role(user, VIEWER):
             raise CommandError(f"{user} has no role; give them at least the viewer role first.")
         token, raw = ApiToken.issue(user, str(options["name"]))
-        AuditEvent.record(None, "api_token.created", token, {"user": user.get_username(), "name": token.name})
+        AuditEvent.record(
+            None, "api_token.created", token, {"user": user.get_username(), "name": token.name}
+        )
         self.stdout.write(raw)
