@@ -1,19 +1,16 @@
 from itertools import groupby
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-
-from fixit_runbooks import health
 
 from . import diffs, services, shapes
 from .forms import MAX_BODY_CHARS, IndexFilterForm, NewRunbookKindForm, RunbookForm
+from .markdown import RenderTooComplex
 from .markdown import render as render_markdown_with_toc
 from .models import AuditEvent, Category, EditConflict, Kind, Runbook
 from .render_limits import preview_budget, save_budget
@@ -97,19 +94,23 @@ def create(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             fields = {name: data[name] for name in RunbookForm.Meta.fields}
             labels = form.labels()
-            runbook = Runbook.create_with_revision(
-                author=request.user,
-                body=data["body"],
-                change_summary=data["change_summary"] or "Created",
-                alert_names=labels["alert_names"],
-                services=labels["services"],
-                tags=labels["tags"],
-                related=labels["related"],
-                **fields,
-            )
-            _warn_missing_sections(request, runbook)
-            messages.success(request, f"Created “{runbook.title}” (version 1.0).")
-            return redirect(runbook)
+            try:
+                runbook = Runbook.create_with_revision(
+                    author=request.user,
+                    body=data["body"],
+                    change_summary=data["change_summary"] or "Created",
+                    alert_names=labels["alert_names"],
+                    services=labels["services"],
+                    tags=labels["tags"],
+                    related=labels["related"],
+                    **fields,
+                )
+            except RenderTooComplex as refusal:
+                form.add_error("body", f"Not saved. {refusal}")
+            else:
+                _warn_missing_sections(request, runbook)
+                messages.success(request, f"Created “{runbook.title}” (version 1.0).")
+                return redirect(runbook)
     else:
         initial = {
             "kind": kind,
@@ -141,6 +142,11 @@ def edit(request: HttpRequest, slug: str) -> HttpResponse:
         result = services.save_edit(runbook, by=request.user, request=form.edit_request())
     except services.EditRefused as refusal:
         return _conflict(request, refusal)
+    except RenderTooComplex as refusal:
+        # Nothing was written; the form keeps every word that was typed.
+        form.add_error("body", f"Not saved. {refusal}")
+        runbook.refresh_from_db(fields=["slug", "title"])
+        return render(request, "runbooks/edit.html", {"form": form, "runbook": runbook}, status=400)
     except services.SaveRaced:
         runbook.refresh_from_db(fields=["slug", "title"])
         messages.error(request, "Others saved this runbook several times while you did; nothing was saved. Save again.")
@@ -318,6 +324,9 @@ def restore(request: HttpRequest, slug: str, number: int) -> HttpResponse:
             "Check the history and try again.",
         )
         return redirect("runbooks:history", slug=runbook.slug)
+    except RenderTooComplex as refusal:
+        messages.error(request, f"Not restored. {refusal}")
+        return redirect("runbooks:history", slug=runbook.slug)
     messages.success(request, f"Restored revision {old.number} as revision {new.number} (version {new.version}).")
     return redirect(runbook)
 
@@ -328,12 +337,3 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     events = AuditEvent.objects.select_related("actor", "runbook")
     page = Paginator(events, 100).get_page(request.GET.get("page"))
     return render(request, "runbooks/audit.html", {"page": page})
-
-
-@login_not_required
-@never_cache
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    status = health.check_all()
-    # The broker only delays background work; the web app is healthy without it.
-    return JsonResponse(status, status=200 if status["database"]["ok"] else 503)

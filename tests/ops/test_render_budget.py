@@ -111,3 +111,26 @@ def test_saves_past_the_per_user_rate_are_refused_with_429(editor_client, runboo
     response = editor_client.post(url, form_data(runbook, body="## Symptoms\n\nsecond"))
     assert response.status_code == 429
     assert Revision.objects.filter(runbook=runbook).count() == 2
+
+
+def test_a_refused_save_keeps_the_typed_text_in_the_editor(editor_client, runbook):
+    body = HOSTILE_BODIES["unclosed strong"]
+    url = reverse("runbooks:edit", args=[runbook.slug])
+    response = editor_client.post(url, form_data(runbook, body=body))
+    assert response.status_code == 400
+    assert response.context["form"]["body"].value() == body
+    assert "Not saved." in response.content.decode()
+
+
+def test_creating_a_runbook_with_a_hostile_body_keeps_the_form(editor_client):
+    from runbooks.models import Runbook
+
+    body = HOSTILE_BODIES["nested div"]
+    response = editor_client.post(
+        reverse("runbooks:create") + "?kind=incident",
+        {"title": "Too deep", "kind": "incident", "category": "service", "severity": "P2",
+         "review_cadence": "monthly", "body": body},
+    )
+    assert response.status_code == 400
+    assert response.context["form"]["body"].value() == body
+    assert not Runbook.objects.filter(title="Too deep").exists()

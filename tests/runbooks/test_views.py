@@ -18,9 +18,11 @@ pytestmark = pytest.mark.django_db
 # The detail page's budget is what it measured when written (11, with the
 # review and incidents usage panels already in) plus headroom for panels still
 # to come; what must never change is that the count stays flat however long
-# the history gets (asserted exactly below).
-DETAIL_QUERIES_MEASURED = 11
-DETAIL_QUERY_HEADROOM = 4
+# the history gets (asserted exactly below). Measured again at 17 on a cold
+# cache once the watch button, contacts, history links and responders'
+# feedback panels were in.
+DETAIL_QUERIES_MEASURED = 17
+DETAIL_QUERY_HEADROOM = 2
 DETAIL_MAX_QUERIES = DETAIL_QUERIES_MEASURED + DETAIL_QUERY_HEADROOM
 INDEX_MAX_QUERIES = 9
 # One more for the history table's links to the incidents and drills it names.
