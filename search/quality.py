@@ -101,7 +101,7 @@ def evaluate(
 
 def load_corpus(corpus: Path) -> int:
     """Import every collection under `corpus` with the library's importer; returns how many runbooks exist."""
-    from runbooks.importer import import_directory
+    from runbooks.importing import import_directory
     from runbooks.models import Runbook
 
     for folder in sorted(p for p in corpus.iterdir() if p.is_dir()):

@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from runbooks import importer
+from runbooks.importing import archive as importer
 from runbooks.models import Runbook
 
 FIXTURE = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "docs_library"

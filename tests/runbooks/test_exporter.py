@@ -10,7 +10,7 @@ from django.core.management import call_command
 
 from runbooks import demo
 from runbooks.exporter import export_directory
-from runbooks.importer import import_directory
+from runbooks.importing import import_directory
 from runbooks.models import AuditEvent, HistoryEntry, Revision, Runbook, Service, Tag, Team
 
 REPO = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runbooks.importer import import_directory, parse_file
+from runbooks.importing import import_directory, parse_file
 from runbooks.models import AuditEvent, HistoryEntry, Revision, Runbook
 
 REPO = Path(__file__).resolve().parents[2]
