@@ -20,6 +20,7 @@ from .importing import OURS, THEIRS, ImportReport, UnsafeArchive
 from .importing.archive import check_zip
 from .importing.tasks import queue_import
 from .models import ImportJob
+from .request_types import AuthenticatedHttpRequest, HtmxHttpRequest
 from .roles import EDITOR, VIEWER, role_required
 
 
@@ -59,7 +60,7 @@ def _default_collection(archive_name: str) -> str:
 
 @role_required(EDITOR)
 @require_http_methods(["GET", "POST"])
-def import_upload(request: HttpRequest) -> HttpResponse:
+def import_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "GET":
         return render(request, "runbooks/import.html", {"form": ImportUploadForm()})
     form = ImportUploadForm(request.POST, request.FILES)
@@ -89,7 +90,7 @@ def _job_for(request: HttpRequest, job_id: int) -> ImportJob:
 
 @role_required(EDITOR)
 @require_GET
-def import_job(request: HttpRequest, job_id: int) -> HttpResponse:
+def import_job(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     job = _job_for(request, job_id)
     report = ImportReport.from_dict(job.report) if job.report else None
     context = {"job": job, "report": report}
@@ -100,7 +101,7 @@ def import_job(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @role_required(EDITOR)
 @require_POST
-def resolve_conflicts(request: HttpRequest, job_id: int) -> HttpResponse:
+def resolve_conflicts(request: AuthenticatedHttpRequest, job_id: int) -> HttpResponse:
     """Import the same upload again with the user's choice for each "changed in both" file."""
     job = _job_for(request, job_id)
     report = ImportReport.from_dict(job.report) if job.report else None

@@ -43,7 +43,7 @@ def _refuse_anchors(raw: str) -> None:
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses a mapping stating the same key twice."""
 
-    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         if isinstance(node, yaml.MappingNode):
             seen: set[Any] = set()
             for key_node, _ in node.value:

@@ -119,12 +119,13 @@ def extract_zip(source: Any, target: Path) -> int:
 
 
 def single_top_folder(root: Path) -> Path:
-    """The one folder an archive was made of (``zip -r runbooks.zip runbooks/``), else `root` itself.
+    """The innermost folder an archive wraps everything in (``zip -r runbooks.zip docs/runbooks/``).
 
     Importing that folder makes the zip's paths the same as a command-line
     import of the folder, so both match the same runbooks.
     """
-    entries = [entry for entry in root.iterdir() if not entry.name.startswith(".")]
-    if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink():
-        return entries[0]
-    return root
+    while True:
+        entries = [entry for entry in root.iterdir() if not entry.name.startswith(".")]
+        if len(entries) != 1 or not entries[0].is_dir() or entries[0].is_symlink():
+            return root
+        root = entries[0]

@@ -401,10 +401,10 @@ def decide(
     sources: dict[str, ImportSource] = {}
     rels = [item.rel for item in parsed]
     for start in range(0, len(rels), 500):
-        for source in ImportSource.objects.filter(
+        for found in ImportSource.objects.filter(
             collection=collection, path__in=rels[start : start + 500]
         ).select_related("runbook"):
-            sources[source.path] = source
+            sources[found.path] = found
     changed = [s.runbook_id for s in sources.values() if s.text_hash != hashes[s.path]]
     current_hashes: dict[int, str] = {}
     for start in range(0, len(changed), 500):
