@@ -139,11 +139,11 @@ def update(
             .get(pk=source.runbook_id)
         )
         stored = ImportSource.objects.get(pk=source.pk)
-        if library_hash(locked) != stored.library_hash and resolution != THEIRS:
-            return CONFLICT
         if decision.remember_only:
             _remember(locked.pk, decision, collection)
             return UNCHANGED
+        if library_hash(locked) != stored.library_hash and resolution != THEIRS:
+            return CONFLICT
         changed_fields = []
         for name, value in plan.fields.items():
             value = _resolve(value, directory)

@@ -280,7 +280,8 @@ def test_running_job_page_polls_its_progress_with_htmx(editor_client, editor):
 def test_finished_job_page_stops_polling(import_zip):
     response = import_zip(fixture_zip())
 
-    assert b"hx-trigger" not in response.content
+    assert b'hx-trigger="every 1s"' not in response.content
+    assert b"4 created" in response.content
 
 
 @pytest.mark.django_db

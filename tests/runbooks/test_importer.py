@@ -522,9 +522,13 @@ def test_same_named_file_in_a_clashing_collection_gets_the_collection_as_suffix(
 
     report = import_directory(PROMETHEUS)
 
-    slugs = {r.path: r.slug for r in report.created}
-    crash = next(path for path in slugs if path.endswith("kubepodcrashlooping.md"))
-    assert slugs[crash] == "kubepodcrashlooping-prometheus-operator-runbooks"
+    assert (
+        report.result_for("general/TargetDown.md").slug == "targetdown-prometheus-operator-runbooks"
+    )
+    assert (
+        Runbook.objects.get(slug="targetdown").import_source.path
+        == "cluster-monitoring-operator/TargetDown.md"
+    )
 
 
 @pytest.mark.django_db
