@@ -57,16 +57,17 @@ def _resolve(value: Any, directory: Directory) -> Any:
 
 def _remember(runbook_pk: int, decision: Decision, collection: str) -> None:
     runbook = runbooks_for_hashing().get(pk=runbook_pk)
-    ImportSource.objects.update_or_create(
-        collection=collection,
-        path=decision.item.rel,
-        defaults={
-            "runbook": runbook,
-            "text_hash": decision.text_hash,
-            "library_hash": library_hash(runbook),
-            "imported_at": timezone.now(),
-        },
-    )
+    values = {
+        "text_hash": decision.text_hash,
+        "library_hash": library_hash(runbook),
+        "imported_at": timezone.now(),
+    }
+    if decision.source is None:
+        ImportSource.objects.create(
+            runbook=runbook, collection=collection, path=decision.item.rel, **values
+        )
+    else:
+        ImportSource.objects.filter(pk=decision.source.pk).update(**values)
 
 
 def create(
