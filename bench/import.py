@@ -20,8 +20,24 @@ REPO = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 PG_DB = "fixit_bench_import"
 
-SECTIONS = ("Symptoms", "Impact", "Detection", "Diagnosis", "Resolution", "Verification", "Rollback", "Escalation")
-SERVICES = ("checkout-api", "orders-db", "search-index", "auth-service", "edge-proxy", "kafka-cluster")
+SECTIONS = (
+    "Symptoms",
+    "Impact",
+    "Detection",
+    "Diagnosis",
+    "Resolution",
+    "Verification",
+    "Rollback",
+    "Escalation",
+)
+SERVICES = (
+    "checkout-api",
+    "orders-db",
+    "search-index",
+    "auth-service",
+    "edge-proxy",
+    "kafka-cluster",
+)
 
 
 def write_library(folder: Path, count: int) -> None:
@@ -37,13 +53,22 @@ def write_library(folder: Path, count: int) -> None:
                 f"---\ntitle: {service} problem {n}\nseverity: P{n % 4}\ncategory: service\n"
                 f"services: [{service}]\ntags: [bench, {service.split('-')[0]}]\nalerts: [{alert}Extra]\n---\n\n"
             )
-        parts.append(f"# {alert}\n\n**Owner:** Team {n % 10}\n**Last Updated:** 2025-0{1 + n % 9}-1{n % 10}\n\n")
+        parts.append(
+            f"# {alert}\n\n**Owner:** Team {n % 10}\n**Last Updated:** 2025-0{1 + n % 9}-1{n % 10}\n\n"
+        )
         for section in SECTIONS:
             parts.append(f"## {section}\n\n")
-            words = " ".join(rng.choice(("latency", "errors", "restart", "scale", "verify", "disk", "pods")) for _ in range(40))
-            parts.append(f"{words.capitalize()}.\n\n```bash\nkubectl -n {service} get pods | grep -v Running\n```\n\n")
+            words = " ".join(
+                rng.choice(("latency", "errors", "restart", "scale", "verify", "disk", "pods"))
+                for _ in range(40)
+            )
+            parts.append(
+                f"{words.capitalize()}.\n\n```bash\nkubectl -n {service} get pods | grep -v Running\n```\n\n"
+            )
         if n > 0:
-            parts.append(f"See also [the previous runbook](../team-{(n - 1) % 10}/runbook-{n - 1}.md).\n\n")
+            parts.append(
+                f"See also [the previous runbook](../team-{(n - 1) % 10}/runbook-{n - 1}.md).\n\n"
+            )
         parts.append(
             "## Document history\n\n| Date | Trigger | Change summary | Reviewer |\n| --- | --- | --- | --- |\n"
             f"| 2024-05-0{1 + n % 9} | INC-2024-{n:04d} | Added the restart step | rhea |\n"
@@ -98,8 +123,12 @@ def main() -> int:
             engine = "PostgreSQL" if args.postgres else "SQLite"
             print(f"engine: {engine}")
             print(f"files: {args.files}  result: {report.summary_line()}")
-            print(f"runbooks: {Runbook.objects.count()}  history entries: {HistoryEntry.objects.count()}")
-            print(f"import: {elapsed:.2f} s ({args.files / elapsed:.0f} files/s; target under 30 s)")
+            print(
+                f"runbooks: {Runbook.objects.count()}  history entries: {HistoryEntry.objects.count()}"
+            )
+            print(
+                f"import: {elapsed:.2f} s ({args.files / elapsed:.0f} files/s; target under 30 s)"
+            )
             print(f"re-import (no changes): {again_elapsed:.2f} s ({again.summary_line()})")
             connections.close_all()
             return 0 if report.ok and len(report.created) == args.files else 1

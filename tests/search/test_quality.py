@@ -49,4 +49,5 @@ def test_every_corpus_alert_name_opens_its_runbook(corpus_library, viewer_client
     # Both collections have a runbook for these: each is kept, and the lookup offers both.
     for name in ("etcdNoLeader", "TargetDown"):
         response = viewer_client.get(f"/alerts/{name}/")
-        assert response.status_code == 200 and b"prometheus-operator-runbooks" in response.content, name
+        assert response.status_code == 200, name
+        assert b"prometheus-operator-runbooks" in response.content, name
