@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import re
 from collections import defaultdict
@@ -329,8 +330,8 @@ def free_slug(wanted: str, collection: str, taken: set[str]) -> str:
     """
     suffix = slugify(collection)[:60] or "imported"
     base = wanted[: 200 - len(suffix) - 5]
-    candidates = [wanted, f"{base}-{suffix}"] + [f"{base}-{suffix}-{n}" for n in range(2, 10_000)]
-    for candidate in candidates:
+    numbered = (f"{base}-{suffix}-{n}" for n in range(2, 10_000))
+    for candidate in itertools.chain((wanted, f"{base}-{suffix}"), numbered):
         if candidate.lower() not in taken and candidate.lower() not in RESERVED_SLUGS:
             taken.add(candidate.lower())
             return candidate

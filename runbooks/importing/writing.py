@@ -55,16 +55,20 @@ def _resolve(value: Any, directory: Directory) -> Any:
     return directory.team(value.name) if isinstance(value, TeamRef) else value
 
 
-def _remember(runbook_pk: int, decision: Decision, collection: str) -> None:
-    runbook = runbooks_for_hashing().get(pk=runbook_pk)
+def _remember(runbook: Runbook | int, decision: Decision, collection: str) -> None:
+    """Record the file's hash and the runbook's state now: the base the next import compares against.
+
+    Pass the runbook created a moment ago as is; a pk is re-read (its labels may just have changed).
+    """
+    current = runbooks_for_hashing().get(pk=runbook) if isinstance(runbook, int) else runbook
     values = {
         "text_hash": decision.text_hash,
-        "library_hash": library_hash(runbook),
+        "library_hash": library_hash(current),
         "imported_at": timezone.now(),
     }
     if decision.source is None:
         ImportSource.objects.create(
-            runbook=runbook, collection=collection, path=decision.item.rel, **values
+            runbook=current, collection=collection, path=decision.item.rel, **values
         )
     else:
         ImportSource.objects.filter(pk=decision.source.pk).update(**values)
@@ -112,7 +116,7 @@ def create(
                     runbook, item.history, author, plan.history_date or timezone.localdate()
                 )
             )
-        _remember(runbook.pk, decision, collection)
+        _remember(runbook, decision, collection)
     return runbook
 
 
