@@ -105,7 +105,7 @@ def main() -> int:
             from django.core.management import call_command
             from django.db import connections
 
-            from runbooks.importer import import_directory
+            from runbooks.importing import import_directory
             from runbooks.models import HistoryEntry, Runbook
 
             call_command("migrate", verbosity=0)

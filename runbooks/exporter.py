@@ -1,16 +1,26 @@
 """Export the library as a folder of markdown files (or an offline HTML bundle).
 
-One ``<slug>.md`` per runbook: YAML front matter with every field the
-importer reads, the current body with app links turned back into relative
-``.md`` links, and the document history as a table at the end; plus a
-``README.md`` index grouped by category. Importing the folder into an empty
-library gives the same runbooks, and exporting that again gives the same
-files (tests/runbooks/test_exporter.py holds both to it).
+One ``<slug>.md`` per runbook: YAML front matter with every field the app
+stores for it (see ``front_matter``; the README's "Export format" lists them),
+the current body with app links turned back into relative ``.md`` links, and
+the document history as a table at the end; plus a ``README.md`` index
+grouped by category. Files are UTF-8 without a byte-order mark, with LF line
+endings. Importing the folder into an empty library gives the same runbooks,
+and exporting that again gives byte-identical files
+(tests/runbooks/test_exporter.py holds both to it).
+
+A folder export is atomic: everything is written into a temporary folder
+beside the target, which then replaces the target in one rename, so a
+failure leaves the previous export as it was.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import re
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -21,12 +31,11 @@ from django.template.loader import render_to_string
 from django.utils.html import strip_tags
 
 from . import frontmatter
-from .importer import INLINE_LINK_RE, REF_DEF_RE, outside_fences
+from .importing import links
 from .models import Category, HistoryEntry, HistoryTrigger, Runbook
 
 HISTORY_HEADER = ("Date", "Version", "Trigger", "Reference", "Change summary", "Reviewer sign-off")
 INDEX_HEADER = ("Runbook", "Audience", "Severity", "Summary")
-_APP_LINK_RE = re.compile(r"^/runbooks/([-\w]+)/(#\S*)?$")
 _HTML_APP_LINK_RE = re.compile(r'href="/runbooks/([-\w]+)/(#[^"]*)?"')
 OFFLINE_TEXT_CHARS = 4000
 
@@ -41,8 +50,8 @@ def file_name(slug: str, suffix: str = ".md") -> str:
 
 def library_queryset() -> QuerySet[Runbook]:
     return (
-        Runbook.objects.select_related("owner", "team", "current_revision")
-        .prefetch_related("alert_names", "services", "tags")
+        Runbook.objects.select_related("owner", "team", "current_revision", "last_reviewed_by")
+        .prefetch_related("alert_names", "services", "tags", "related")
         .order_by("slug")
     )
 
@@ -59,6 +68,11 @@ def _table(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _moment(value: dt.datetime | None) -> str:
+    """A stored time as ISO 8601 in UTC, to the second the database kept."""
+    return value.astimezone(dt.UTC).isoformat() if value is not None else ""
+
+
 def front_matter(runbook: Runbook) -> dict[str, Any]:
     return {
         "title": runbook.title,
@@ -72,7 +86,14 @@ def front_matter(runbook: Runbook) -> dict[str, Any]:
         "services": [service.name for service in runbook.services.all()],
         "tags": [tag.name for tag in runbook.tags.all()],
         "alerts": [alert.name for alert in runbook.alert_names.all()],
+        "related": sorted(other.slug for other in runbook.related.all()),
         "review_cadence": runbook.review_cadence,
+        "last_reviewed_at": _moment(runbook.last_reviewed_at),
+        "last_reviewed_by": runbook.last_reviewed_by.get_username()
+        if runbook.last_reviewed_by
+        else "",
+        "next_review_due": _moment(runbook.next_review_due),
+        "archived": _moment(runbook.archived_at),
         "summary": runbook.summary,
         "version": runbook.version,
     }
@@ -80,27 +101,7 @@ def front_matter(runbook: Runbook) -> dict[str, Any]:
 
 def relative_links(body: str, slugs: set[str], suffix: str = ".md") -> str:
     """Turn /runbooks/<slug>/ links to exported runbooks back into file links."""
-
-    def target(value: str) -> str | None:
-        match = _APP_LINK_RE.match(value)
-        if match is None or match.group(1) not in slugs:
-            return None
-        return f"{file_name(match.group(1), suffix)}{match.group(2) or ''}"
-
-    lines = body.split("\n")
-    for i, line in outside_fences(lines):
-        if "](" in line:
-
-            def inline(match: re.Match[str]) -> str:
-                new = target(match.group(3))
-                return match.group(0) if new is None else f"{match.group(1)}{new}{match.group(4)}"
-
-            line = INLINE_LINK_RE.sub(inline, line)
-        definition = REF_DEF_RE.match(line)
-        if definition and (new := target(definition.group(2))) is not None:
-            line = f"{definition.group(1)}{new}{definition.group(3)}"
-        lines[i] = line
-    return "\n".join(lines)
+    return links.to_file_links(body, {slug: file_name(slug, suffix) for slug in slugs})
 
 
 def history_table(entries: Iterable[HistoryEntry]) -> str:
@@ -143,14 +144,26 @@ def _histories(runbooks: list[Runbook]) -> dict[int, list[HistoryEntry]]:
 
 
 def readme(runbooks: list[Runbook], suffix: str = ".md") -> str:
-    parts = ["# Runbook library\n\nExported from FixIt Runbooks: one file per runbook, grouped here by category.\n"]
+    parts = [
+        "# Runbook library\n\nExported from FixIt Runbooks: one file per runbook, grouped here by category.\n"
+    ]
     for category, label in Category.choices:
-        rows = [r for r in sorted(runbooks, key=lambda r: r.title.lower()) if r.category == category]
+        rows = [
+            r for r in sorted(runbooks, key=lambda r: r.title.lower()) if r.category == category
+        ]
         if not rows:
             continue
         table = _table(
             INDEX_HEADER,
-            ((f"[{r.title.replace(']', '')}]({file_name(r.slug, suffix)})", r.audience, r.severity, r.summary) for r in rows),
+            (
+                (
+                    f"[{r.title.replace(']', '')}]({file_name(r.slug, suffix)})",
+                    r.audience,
+                    r.severity,
+                    r.summary,
+                )
+                for r in rows
+            ),
         )
         parts.append(f"\n## {label}\n\n{table}")
     return "".join(parts)
@@ -182,8 +195,16 @@ def html_files(queryset: QuerySet[Runbook] | None = None) -> Iterator[tuple[str,
         html = runbook.current_revision.body_html if runbook.current_revision else ""
         html = _HTML_APP_LINK_RE.sub(local, html)
         alerts = [alert.name for alert in runbook.alert_names.all()]
-        context = {"runbook": runbook, "body_html": html, "alerts": alerts, "history": histories[runbook.pk]}
-        yield file_name(runbook.slug, ".html"), render_to_string("runbooks/offline/page.html", context)
+        context = {
+            "runbook": runbook,
+            "body_html": html,
+            "alerts": alerts,
+            "history": histories[runbook.pk],
+        }
+        yield (
+            file_name(runbook.slug, ".html"),
+            render_to_string("runbooks/offline/page.html", context),
+        )
         index.append(
             {
                 "url": file_name(runbook.slug, ".html"),
@@ -195,22 +216,68 @@ def html_files(queryset: QuerySet[Runbook] | None = None) -> Iterator[tuple[str,
                 "text": " ".join(strip_tags(html).split())[:OFFLINE_TEXT_CHARS],
             }
         )
-    yield "index.html", render_to_string("runbooks/offline/index.html", {"entries": index, "count": len(index)})
+    yield (
+        "index.html",
+        render_to_string("runbooks/offline/index.html", {"entries": index, "count": len(index)}),
+    )
 
 
-def export_directory(path: Path, *, html: bool = False, queryset: QuerySet[Runbook] | None = None) -> int:
-    """Write the export into `path` (created if missing); return how many files were written."""
-    target = Path(path)
-    target.mkdir(parents=True, exist_ok=True)
+class ExportFailed(Exception):
+    """The export could not be written; the previous one (if any) is untouched."""
+
+
+def export_directory(
+    path: Path, *, html: bool = False, queryset: QuerySet[Runbook] | None = None
+) -> int:
+    """Write the export into `path`, replacing what was there in one rename; return how many files.
+
+    The files go to a temporary folder beside `path` (same file system, so the
+    rename is atomic); only a complete export replaces the old one. On POSIX the
+    old folder is moved aside and deleted after the swap.
+    """
+    target = Path(path).absolute()
+    if target.exists() and not target.is_dir():
+        raise ExportFailed(f"{path} exists and is not a folder")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.export-", dir=target.parent))
+    except OSError as exc:
+        raise ExportFailed(f"cannot write beside {path}: {exc.strerror or exc}") from exc
     count = 0
-    for name, text in (html_files if html else markdown_files)(queryset):
-        (target / name).write_text(text, encoding="utf-8")
-        count += 1
+    try:
+        for name, text in (html_files if html else markdown_files)(queryset):
+            with open(staging / name, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+            count += 1
+        os.chmod(staging, 0o755)
+        if target.exists():
+            previous = Path(tempfile.mkdtemp(prefix=f".{target.name}.previous-", dir=target.parent))
+            os.replace(target, previous / "export")
+            try:
+                os.replace(staging, target)
+            except OSError:
+                os.replace(previous / "export", target)
+                raise
+            shutil.rmtree(previous, ignore_errors=True)
+        else:
+            os.replace(staging, target)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ExportFailed(
+            f"export to {path} failed, previous export left as it was: {exc.strerror or exc}"
+        ) from exc
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return count
 
 
 def write_zip(
-    stream: IO[bytes], *, folder: str = "runbooks", html: bool = False, queryset: QuerySet[Runbook] | None = None
+    stream: IO[bytes],
+    *,
+    folder: str = "runbooks",
+    html: bool = False,
+    queryset: QuerySet[Runbook] | None = None,
 ) -> int:
     """Write the markdown export (or the offline bundle) into a zip under `folder`/."""
     count = 0

@@ -13,8 +13,9 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models, transaction
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -251,9 +252,31 @@ class EditConflict(Exception):
         self.current = current
 
 
+# Slugs that would shadow the app's own URLs under /runbooks/, and names Windows
+# cannot use as file names (an export writes <slug>.md).
+URL_WORDS = frozenset({"new", "preview", "import", "export", "export-zip", "archived"})
+WINDOWS_DEVICE_NAMES = frozenset(
+    {"con", "nul", "prn", "aux", *(f"com{n}" for n in range(1, 10)), *(f"lpt{n}" for n in range(1, 10))}
+)
+RESERVED_SLUGS = URL_WORDS | WINDOWS_DEVICE_NAMES
+
+
+def validate_slug_not_reserved(value: str) -> None:
+    word = value.lower()
+    if word in URL_WORDS:
+        raise ValidationError(
+            f"“{value}” is a word the app uses in its own addresses; choose another slug.", code="reserved_slug"
+        )
+    if word in WINDOWS_DEVICE_NAMES:
+        raise ValidationError(
+            f"“{value}” is a reserved device name on Windows, so it cannot be an exported file name; choose another slug.",
+            code="reserved_slug",
+        )
+
+
 class Runbook(models.Model):
     title = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=200, unique=True, validators=[validate_slug_not_reserved])
     summary = models.TextField(blank=True)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.INCIDENT)
     category = models.CharField(max_length=30, choices=Category.choices, default=Category.SERVICE)
@@ -305,6 +328,13 @@ class Runbook(models.Model):
     class Meta:
         ordering = ["title"]
         indexes = [models.Index(fields=["category", "title"])]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("slug"),
+                name="runbook_slug_unique_ignoring_case",
+                violation_error_message="Another runbook already uses this slug (slugs are compared ignoring case).",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -518,7 +548,7 @@ class Runbook(models.Model):
         base = slugify(title)[:180] or "runbook"
         candidate, n = base, 2
         others = cls.objects.all() if exclude_pk is None else cls.objects.exclude(pk=exclude_pk)
-        while others.filter(slug=candidate).exists():
+        while candidate in RESERVED_SLUGS or others.filter(slug__iexact=candidate).exists():
             candidate, n = f"{base}-{n}", n + 1
         return candidate
 
@@ -1054,3 +1084,71 @@ class AuditEvent(AppendOnlyModel):
             runbook=obj if isinstance(obj, Runbook) else getattr(obj, "runbook", None),
             detail=detail or {},
         )
+
+
+class ImportSource(models.Model):
+    """Where an imported runbook came from; a re-import matches on (collection, path), never on the slug.
+
+    `text_hash` is the file's text at the last import: the same text again
+    changes nothing. `library_hash` is the runbook's own state right after
+    that import (see runbooks.importing.planning.library_hash): if it differs
+    now, the runbook was edited here since, and a changed file is "changed in
+    both" rather than applied.
+    """
+
+    runbook = models.OneToOneField(Runbook, on_delete=models.CASCADE, related_name="import_source")
+    collection = models.CharField(max_length=200)
+    path = models.CharField(max_length=500)
+    text_hash = models.CharField(max_length=64)
+    library_hash = models.CharField(max_length=64)
+    imported_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["collection", "path"], name="one_runbook_per_imported_file"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.collection}:{self.path}"
+
+
+class ImportJobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ImportJob(models.Model):
+    """A zip uploaded in the browser, imported by a Celery task; the page polls its progress."""
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    archive_name = models.CharField(max_length=255)
+    # Kept in the database, not on one node's disk, so any worker can run the job.
+    archive = models.BinaryField()
+    collection = models.CharField(max_length=200)
+    team = models.CharField(max_length=100, blank=True)
+    dry_run = models.BooleanField(default=False)
+    # {relative path: "theirs" | "ours"} for files reported "changed in both" by an earlier run.
+    resolutions = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=ImportJobStatus.choices, default=ImportJobStatus.QUEUED)
+    files_done = models.PositiveIntegerField(default=0)
+    files_total = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"import {self.archive_name} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (ImportJobStatus.DONE, ImportJobStatus.FAILED)
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.files_done / self.files_total) if self.files_total else 0

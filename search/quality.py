@@ -270,13 +270,12 @@ def search_ranked(query: str) -> list[frozenset[str]]:
 def load_corpus(corpus: Path) -> int:
     """Import the whole corpus as one folder; returns how many runbooks exist.
 
-    One root keeps every runbook: the importer matches files to runbooks by a
-    slug derived from the path under the root, so importing each collection
-    on its own would let the second KubePodCrashLooping.md overwrite the first.
-    From the whole corpus the same names get their collection folders as a
-    prefix and all 380 runbooks stay.
+    The query sets name their expected runbooks by the slugs this gives (the
+    collection folder is part of each file's path). Importing each collection
+    on its own keeps every runbook too, since imports match files by their
+    source path, but under other slugs where names collide.
     """
-    from runbooks.importer import import_directory
+    from runbooks.importing import import_directory
     from runbooks.models import Runbook
 
     import_directory(corpus)

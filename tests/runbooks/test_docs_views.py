@@ -9,8 +9,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from runbooks import importer
-from runbooks.models import Runbook
+from runbooks.importing import archive as importer
+from runbooks.models import ImportJob, Runbook
 
 FIXTURE = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "docs_library"
 IMPORT_URL = reverse("runbooks:import")
@@ -26,11 +26,43 @@ def make_zip(members: dict[str, bytes], *, compression: int = zipfile.ZIP_DEFLAT
 
 
 def fixture_zip() -> bytes:
-    return make_zip({f"docs/runbooks/{p.relative_to(FIXTURE).as_posix()}": p.read_bytes() for p in FIXTURE.rglob("*.md")})
+    return make_zip(
+        {
+            f"docs/runbooks/{p.relative_to(FIXTURE).as_posix()}": p.read_bytes()
+            for p in FIXTURE.rglob("*.md")
+        }
+    )
 
 
 def upload(client, content: bytes, name: str = "runbooks.zip", **extra):
-    return client.post(IMPORT_URL, {"archive": SimpleUploadedFile(name, content, "application/zip"), **extra})
+    return client.post(
+        IMPORT_URL, {"archive": SimpleUploadedFile(name, content, "application/zip"), **extra}
+    )
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run queued tasks in-process (the real worker is exercised by test_import_task_runs_in_a_real_worker)."""
+    from fixit_runbooks.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture
+def import_zip(editor_client, eager_tasks, django_capture_on_commit_callbacks):
+    """Upload, let the queued task run, and return the job page the upload redirected to."""
+
+    def run(content: bytes, client=None, **extra):
+        client = client or editor_client
+        with django_capture_on_commit_callbacks(execute=True):
+            response = upload(client, content, **extra)
+        assert response.status_code == 302, response.content
+        return client.get(response["Location"])
+
+    return run
 
 
 @pytest.mark.django_db
@@ -49,11 +81,14 @@ def test_viewer_cannot_import(viewer_client):
 
 
 @pytest.mark.django_db
-def test_uploading_a_zip_imports_it_and_shows_the_report(editor_client, editor):
-    response = upload(editor_client, fixture_zip(), team="Payments")
+def test_uploading_a_zip_imports_it_and_shows_the_report(import_zip, editor):
+    response = import_zip(fixture_zip(), team="Payments")
 
     assert response.status_code == 200
-    assert b"4 created, 0 updated, 0 unchanged, 0 failed, 1 skipped" in response.content
+    assert (
+        b"4 created, 0 updated, 0 unchanged, 0 changed in both, 0 failed, 1 skipped"
+        in response.content
+    )
     assert b'href="/runbooks/orders-replica-lag/"' in response.content
     restore = Runbook.objects.get(slug="restore-backup")
     assert restore.team.name == "Payments"
@@ -61,19 +96,19 @@ def test_uploading_a_zip_imports_it_and_shows_the_report(editor_client, editor):
 
 
 @pytest.mark.django_db
-def test_dry_run_upload_changes_nothing(editor_client):
-    response = upload(editor_client, fixture_zip(), dry_run="on")
+def test_dry_run_upload_changes_nothing(import_zip):
+    response = import_zip(fixture_zip(), dry_run="on")
 
     assert b"Dry run: 4 created" in response.content
     assert Runbook.objects.count() == 0
 
 
 @pytest.mark.django_db
-def test_bad_files_in_an_upload_are_listed_with_their_reason(editor_client):
-    response = upload(editor_client, make_zip({"Good.md": b"# Good\n\nText.\n", "Bad.md": b"\xff\xfe"}))
+def test_bad_files_in_an_upload_are_listed_with_their_reason(import_zip):
+    response = import_zip(make_zip({"Good.md": b"# Good\n\nText.\n", "Bad.md": b"caf\xe9\n"}))
 
     assert response.status_code == 200
-    assert b"1 created, 0 updated, 0 unchanged, 1 failed" in response.content
+    assert b"1 created, 0 updated, 0 unchanged, 0 changed in both, 1 failed" in response.content
     assert b"not UTF-8 text" in response.content
 
 
@@ -89,7 +124,9 @@ def test_bad_files_in_an_upload_are_listed_with_their_reason(editor_client):
     ],
 )
 def test_zip_slip_names_are_refused(editor_client, name, message):
-    response = upload(editor_client, make_zip({"Good.md": b"# Good\n\nText.\n", name: b"# Evil\n\nText.\n"}))
+    response = upload(
+        editor_client, make_zip({"Good.md": b"# Good\n\nText.\n", name: b"# Evil\n\nText.\n"})
+    )
 
     assert response.status_code == 400
     assert message in response.content
@@ -108,7 +145,10 @@ def test_zip_bomb_ratio_is_refused(editor_client):
 @pytest.mark.django_db
 def test_archive_over_the_uncompressed_limit_is_refused(editor_client, settings):
     settings.IMPORT_MAX_ZIP_BYTES = 4096
-    response = upload(editor_client, make_zip({"A.md": b"# A\n" + b"text " * 1000}, compression=zipfile.ZIP_STORED))
+    response = upload(
+        editor_client,
+        make_zip({"A.md": b"# A\n" + b"text " * 1000}, compression=zipfile.ZIP_STORED),
+    )
 
     assert response.status_code == 400
     assert b"over the 4,096-byte limit" in response.content
@@ -155,7 +195,9 @@ def test_wrong_extension_is_refused(editor_client):
 
 
 @pytest.mark.django_db
-def test_viewer_downloads_the_library_as_a_zip(viewer_client, make_runbook, django_assert_max_num_queries):
+def test_viewer_downloads_the_library_as_a_zip(
+    viewer_client, make_runbook, django_assert_max_num_queries
+):
     for n in range(5):
         make_runbook(title=f"Runbook {n}", alert_names=[f"Alert{n}Firing"])
 
@@ -177,7 +219,10 @@ def test_offline_bundle_zip_holds_html_pages(viewer_client, runbook):
     response = viewer_client.get(EXPORT_URL, {"format": "html"})
 
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
-    assert sorted(Path(name).name for name in archive.namelist()) == ["checkout-latency.html", "index.html"]
+    assert sorted(Path(name).name for name in archive.namelist()) == [
+        "checkout-latency.html",
+        "index.html",
+    ]
 
 
 @pytest.mark.django_db
@@ -191,3 +236,103 @@ def test_library_page_links_import_for_editors_only(editor_client, viewer_client
     viewer_page = viewer_client.get(reverse("runbooks:index")).content
     assert IMPORT_URL.encode() not in viewer_page
     assert EXPORT_URL.encode() in viewer_page
+
+
+# --- import jobs: progress, report, per-file choices -------------------------------
+
+
+@pytest.mark.django_db
+def test_upload_is_stored_and_queued_not_imported_in_the_request(
+    editor_client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = upload(editor_client, fixture_zip())
+
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "runbooks:import_job", args=[job.pk]
+    )
+    assert (job.status, len(callbacks), Runbook.objects.count()) == ("queued", 1, 0)
+
+
+@pytest.mark.django_db
+def test_running_job_page_polls_its_progress_with_htmx(editor_client, editor):
+    job = ImportJob.objects.create(
+        created_by=editor,
+        archive_name="a.zip",
+        archive=b"",
+        collection="a",
+        status="running",
+        files_done=3,
+        files_total=12,
+    )
+
+    response = editor_client.get(
+        reverse("runbooks:import_job", args=[job.pk]), HTTP_HX_REQUEST="true"
+    )
+
+    assert b"Importing: 3 of 12 files." in response.content
+    assert b'hx-trigger="every 1s"' in response.content
+    assert b"<html" not in response.content
+
+
+@pytest.mark.django_db
+def test_finished_job_page_stops_polling(import_zip):
+    response = import_zip(fixture_zip())
+
+    assert b'hx-trigger="every 1s"' not in response.content
+    assert b"4 created" in response.content
+
+
+@pytest.mark.django_db
+def test_another_users_import_is_not_shown(editor, make_user, client):
+    other = make_user("erin", "editor")
+    job = ImportJob.objects.create(
+        created_by=editor, archive_name="a.zip", archive=b"", collection="a"
+    )
+    client.force_login(other)
+
+    assert client.get(reverse("runbooks:import_job", args=[job.pk])).status_code == 404
+
+
+def _edited_zip() -> bytes:
+    members = {
+        f"runbooks/{p.relative_to(FIXTURE).as_posix()}": p.read_bytes()
+        for p in FIXTURE.rglob("*.md")
+    }
+    members["runbooks/database/replica-lag.md"] += b"\nA paragraph added in the repository.\n"
+    return make_zip(members)
+
+
+@pytest.mark.django_db
+def test_changed_in_both_offers_a_choice_per_file_and_applies_it(
+    import_zip, editor_client, editor, django_capture_on_commit_callbacks
+):
+    import_zip(
+        make_zip(
+            {
+                f"runbooks/{p.relative_to(FIXTURE).as_posix()}": p.read_bytes()
+                for p in FIXTURE.rglob("*.md")
+            }
+        )
+    )
+    runbook = Runbook.objects.get(slug="orders-replica-lag")
+    runbook.add_revision(
+        author=editor, body="Edited in the browser.\n", change_summary="browser edit"
+    )
+
+    report_page = import_zip(_edited_zip())
+
+    assert b"1 changed in both" in report_page.content
+    assert b'name="choice:database/replica-lag.md" value="theirs"' in report_page.content
+    runbook.refresh_from_db()
+    assert runbook.current_revision.body == "Edited in the browser.\n"
+    job = ImportJob.objects.latest("pk")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = editor_client.post(
+            reverse("runbooks:import_resolve", args=[job.pk]),
+            {"choice:database/replica-lag.md": "theirs"},
+        )
+    assert b"1 updated" in editor_client.get(response["Location"]).content
+    runbook.refresh_from_db()
+    assert "A paragraph added in the repository." in runbook.current_revision.body

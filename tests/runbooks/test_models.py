@@ -242,3 +242,16 @@ def test_parallel_saves_of_different_fields_labels_and_lines_never_lose_an_updat
         assert {"Base", first_alert, second_alert} <= set(saved.label_names("alert_names"))
         assert f"one {round_no}" in saved.current_revision.body
         assert f"three {round_no}" in saved.current_revision.body
+
+
+def test_every_fixed_word_under_runbooks_urls_is_a_reserved_slug():
+    from runbooks.models import URL_WORDS
+    from runbooks.urls import urlpatterns
+
+    fixed_words = {
+        str(pattern.pattern).split("/")[1].split(".")[0]
+        for pattern in urlpatterns
+        if str(pattern.pattern).startswith("runbooks/") and "<" not in str(pattern.pattern).split("/")[1]
+    }
+    fixed_words.discard("")
+    assert fixed_words <= URL_WORDS

@@ -88,3 +88,8 @@ def test_every_corpus_alert_name_opens_its_runbook(corpus_library, viewer_client
     ):
         response = viewer_client.get(f"/alerts/{name}/")
         assert response.status_code == 302, name
+    # Both collections have a runbook for these: each is kept, and the lookup offers both.
+    for name in ("etcdNoLeader", "TargetDown"):
+        response = viewer_client.get(f"/alerts/{name}/")
+        assert response.status_code == 200, name
+        assert b"prometheus-operator-runbooks" in response.content, name
