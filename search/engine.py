@@ -292,6 +292,8 @@ class _RankRow:
     pk: int
     title: str
     review_requested_at: dt.datetime | None
+    review_request_kind: str
+    last_reviewed_at: dt.datetime | None
     next_review_due: dt.datetime | None
     review_cadence: str
     last_drilled_at: dt.datetime | None
@@ -309,9 +311,14 @@ def _rank_rows(ids: list[int]) -> list[_RankRow]:
     # SQLite hands datetimes back as text.
     return [
         _RankRow(
-            pk, title, _to_datetime(requested), _to_datetime(due), cadence, _to_datetime(drilled)
+            pk=row[0],
+            title=row[1],
+            **{
+                name: _to_datetime(value) if name.endswith("_at") or name.endswith("_due") else value
+                for name, value in zip(freshness.FIELDS, row[2:], strict=True)
+            },
         )
-        for pk, title, requested, due, cadence, drilled in rows
+        for row in rows
     ]
 
 
