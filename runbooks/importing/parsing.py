@@ -14,7 +14,9 @@ from typing import Any
 from dateutil import parser as date_parser
 
 from .. import frontmatter
+from ..markdown import RenderTooComplex, check_budget
 from ..models import HistoryTrigger
+from ..outline import outline
 from .links import MARKDOWN_SUFFIXES, SCHEME_RE, outside_fences
 from .report import FileProblem, SkipFile
 from .values import to_category, type_problems
@@ -330,7 +332,12 @@ def parse_file(rel: str, text: str) -> ParsedFile:
             raise FileProblem("the file has a document-history table but no runbook text")
         raise SkipFile("no runbook text (front matter only: a section page)")
     body_lines = body.split("\n")
-    headings = [(level, text) for _, level, text in _headings(body_lines)]
+    try:
+        # The outline parses like the page renders; the budget keeps a hostile file from stalling it.
+        check_budget(body)
+    except RenderTooComplex as exc:
+        raise FileProblem(str(exc)) from exc
+    headings = [(section.level, section.title) for section in outline(body).sections if section.level]
     return ParsedFile(
         rel=rel,
         front=front,
