@@ -71,9 +71,13 @@ def library(editor: Any, reviewer: Any) -> dict[str, str]:
         "run": run.get_absolute_url(),
         "drills": reverse("drills:list"),
         "drill": drill.get_absolute_url(),
-        "reviews": reverse("runbooks:reviews"),
-        "review": reverse("runbooks:review", args=[corpus.slug]),
+        "reviews": reverse("reviews:dashboard"),
+        "review": reverse("reviews:review", args=[corpus.slug]),
+        "my reminders": reverse("reviews:my_reminders"),
         "alerts": reverse("search:coverage"),
+        "archived": reverse("runbooks:archived"),
+        "contacts": reverse("contacts:index"),
+        "channels": reverse("notifications:list"),
     }
 
 
