@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 
 from . import merge, services
-from .models import Category, Kind, ReviewCadence, Runbook, Severity, Team
+from .models import DETAIL_FIELDS, Category, Kind, ReviewCadence, Runbook, Severity, Team
 
 MAX_BODY_CHARS = 200_000
 
@@ -68,18 +68,7 @@ class RunbookForm(forms.ModelForm):
 
     class Meta:
         model = Runbook
-        fields = [
-            "title",
-            "slug",
-            "summary",
-            "kind",
-            "category",
-            "severity",
-            "audience",
-            "owner",
-            "team",
-            "review_cadence",
-        ]
+        fields = list(DETAIL_FIELDS)
         widgets = {"summary": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args: Any, **kwargs: Any):
