@@ -308,18 +308,15 @@ def _rank_rows(ids: list[int]) -> list[_RankRow]:
             ids,
         )
         rows = cursor.fetchall()
+    return [_RankRow(row[0], row[1], **_review_values(row[2:])) for row in rows]
+
+
+def _review_values(values: tuple[Any, ...]) -> dict[str, Any]:
     # SQLite hands datetimes back as text.
-    return [
-        _RankRow(
-            pk=row[0],
-            title=row[1],
-            **{
-                name: _to_datetime(value) if name.endswith("_at") or name.endswith("_due") else value
-                for name, value in zip(freshness.FIELDS, row[2:], strict=True)
-            },
-        )
-        for row in rows
-    ]
+    return {
+        name: _to_datetime(value) if name.endswith(("_at", "_due")) else value
+        for name, value in zip(freshness.FIELDS, values, strict=True)
+    }
 
 
 def _to_datetime(value: Any) -> dt.datetime | None:
