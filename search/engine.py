@@ -18,7 +18,10 @@ How a query runs (a bounded number of statements whatever the library size):
    (idf from capped document counts), summed; an exact alert name typed adds
    EXACT_NAME_BONUS; then × freshness (search.freshness) × incident learning
    (search.learning).
-4. Snippets (ts_headline / snippet()) and full rows only for the hits shown.
+4. Semantic re-ranking (search.semantic, on unless SEARCH_SEMANTIC_RERANK is
+   False): the first candidates reordered by a blend of that score and the
+   cosine between the query's embedding and each runbook's stored one.
+5. Snippets (ts_headline / snippet()) and full rows only for the hits shown.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from runbooks.models import ReviewState, Runbook
 
-from . import freshness, learning
+from . import freshness, learning, semantic
 from .index import TEXT_CONFIG
 from .queries import Clause, ParsedQuery, parse
 from .vocabulary import STOPWORDS, known_words
@@ -234,6 +237,8 @@ def search(q: str, filters: Filters | None = None, *, limit: int = DEFAULT_LIMIT
             s.id,
         )
     )
+    if semantic.enabled():
+        scored = _semantic_order(q if not result.corrected else result.suggestion, scored)
     shown = scored[:limit]
     result.matched_all = sum(1 for s in scored if s.full_match)
     result.relaxed = any(not s.full_match for s in shown)
@@ -285,6 +290,23 @@ def _rank(
     return scored
 
 
+def _semantic_order(query: str, scored: list[_Scored]) -> list[_Scored]:
+    """The first RERANK_DEPTH candidates in search.semantic's blended order, the rest as they were."""
+    head = scored[: semantic.RERANK_DEPTH]
+    if len(head) < 2:
+        return scored
+    ids = [s.id for s in head]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT runbook_id, embedding FROM search_runbooksearchdocument WHERE runbook_id IN ({_placeholders(ids)})",
+            ids,
+        )
+        vectors = {pk: bytes(vector) for pk, vector in cursor.fetchall() if vector is not None}
+    by_id = {s.id: s for s in head}
+    order = semantic.rerank(query, [(s.id, s.score) for s in head], vectors)
+    return [by_id[pk] for pk in order] + scored[semantic.RERANK_DEPTH :]
+
+
 @dataclass(slots=True)
 class _RankRow:
     """The fields ranking reads; a Django model instance per candidate would cost more than the query."""
@@ -292,6 +314,8 @@ class _RankRow:
     pk: int
     title: str
     review_requested_at: dt.datetime | None
+    review_request_kind: str
+    last_reviewed_at: dt.datetime | None
     next_review_due: dt.datetime | None
     review_cadence: str
     last_drilled_at: dt.datetime | None
@@ -309,10 +333,20 @@ def _rank_rows(ids: list[int]) -> list[_RankRow]:
     # SQLite hands datetimes back as text.
     return [
         _RankRow(
-            pk, title, _to_datetime(requested), _to_datetime(due), cadence, _to_datetime(drilled)
+            pk,
+            title,
+            **{
+                name: _to_datetime(value) if name in _DATETIME_FIELDS else value
+                for name, value in zip(freshness.FIELDS, values, strict=True)
+            },
         )
-        for pk, title, requested, due, cadence, drilled in rows
+        for pk, title, *values in rows
     ]
+
+
+_DATETIME_FIELDS = frozenset(
+    ("review_requested_at", "last_reviewed_at", "next_review_due", "last_drilled_at")
+)
 
 
 def _to_datetime(value: Any) -> dt.datetime | None:
