@@ -335,18 +335,15 @@ def _rank_rows(ids: list[int]) -> list[_RankRow]:
         _RankRow(
             pk,
             title,
-            **{
-                name: _to_datetime(value) if name in _DATETIME_FIELDS else value
-                for name, value in zip(freshness.FIELDS, values, strict=True)
-            },
+            _to_datetime(requested),
+            kind,
+            _to_datetime(reviewed),
+            _to_datetime(due),
+            cadence,
+            _to_datetime(drilled),
         )
-        for pk, title, *values in rows
+        for pk, title, requested, kind, reviewed, due, cadence, drilled in rows
     ]
-
-
-_DATETIME_FIELDS = frozenset(
-    ("review_requested_at", "last_reviewed_at", "next_review_due", "last_drilled_at")
-)
 
 
 def _to_datetime(value: Any) -> dt.datetime | None:
