@@ -31,6 +31,7 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,8 @@ COMMON_SHARE = 0.5
 COUNT_CAP = 1000
 FIELD_WEIGHTS = {"names": 3.0, "lead": 2.0, "body": 1.0}
 EXACT_NAME_BONUS = 20.0
+PARTIAL_NAME_CHARS = 6
+PARTIAL_NAME_SHARE = 0.6
 SCORE_DECIMALS = 4
 # Term statistics and spelling fixes change slowly; cached this long.
 STATS_TTL = 60
@@ -272,8 +275,7 @@ def _rank(
     for runbook in rows:
         found = places.get(runbook.pk, {})
         relevance = sum(idf[i] * FIELD_WEIGHTS[place] for i, place in found.items())
-        if parsed.compact in exact.get(runbook.pk, ()):
-            relevance += EXACT_NAME_BONUS
+        relevance += name_bonus(parsed.compact, exact.get(runbook.pk, ()))
         full = any(
             all(clauses.index(c) in found for c in alt.clauses) for alt in parsed.alternatives
         )
@@ -305,6 +307,22 @@ def _semantic_order(query: str, scored: list[_Scored]) -> list[_Scored]:
     by_id = {s.id: s for s in head}
     order = semantic.rerank(query, [(s.id, s.score) for s in head], vectors)
     return [by_id[pk] for pk in order] + scored[semantic.RERANK_DEPTH :]
+
+
+def name_bonus(typed: str, names: Iterable[str]) -> float:
+    """EXACT_NAME_BONUS for an alert name or title typed whole; a share of it for most of one.
+
+    Half-typed names ("coredns errors" for CoreDNSErrorsHigh) earn the share
+    of the name typed, from PARTIAL_NAME_SHARE of it and PARTIAL_NAME_CHARS
+    letters on, so a common word that only starts many names earns nothing.
+    """
+    names = list(names)
+    if typed in names:
+        return EXACT_NAME_BONUS
+    if len(typed) < PARTIAL_NAME_CHARS:
+        return 0.0
+    share = max((len(typed) / len(n) for n in names if n.startswith(typed)), default=0.0)
+    return EXACT_NAME_BONUS * share if share >= PARTIAL_NAME_SHARE else 0.0
 
 
 @dataclass(slots=True)
