@@ -8,6 +8,9 @@ Both engines index the same text, cut in Python by `document_fields`:
 * body — the whole text, with the CamelCase words in it also split;
 * meta — services, tags and team.
 
+With semantic re-ranking on (search.semantic), each row also stores the
+embedding of the names and lead, computed in one call per batch.
+
 Every write goes through `reindex(ids)`, which runs a fixed number of
 statements per batch of ids whatever their number. Archived runbooks are
 removed from the index (and so from search, the API and suggestions). The
