@@ -39,13 +39,8 @@ def api_role_required(
             if header:
                 # Wrong tokens are counted per address; past the limit the address is refused unchecked.
                 address = ratelimit.client_ip(request)
-                if (
-                    ratelimit.count("api-token", address, window=TOKEN_FAILURE_WINDOW)
-                    >= settings.API_TOKEN_FAILURES_ALLOWED
-                ):
-                    return json_error(
-                        "Too many invalid API tokens from this address: try again later.", 429
-                    )
+                if ratelimit.count("api-token", address, window=TOKEN_FAILURE_WINDOW) >= settings.API_TOKEN_FAILURES_ALLOWED:
+                    return json_error("Too many invalid API tokens from this address: try again later.", 429)
                 scheme, _, raw = header.partition(" ")
                 token = (
                     ApiToken.objects.authenticate(raw.strip())

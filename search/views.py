@@ -90,11 +90,7 @@ def alert_lookup(request: HttpRequest, alert_name: str) -> HttpResponse:
     # PostgreSQL refuses NUL in text parameters; no alert name contains one.
     name = alert_name.replace("\x00", "").strip()[:200]
     runbooks = list(
-        Runbook.objects.visible_to(request.user)
-        .active()
-        .with_alert(name)
-        .select_related("owner", "team")
-        .order_by("title")
+        Runbook.objects.visible_to(request.user).active().with_alert(name).select_related("owner", "team").order_by("title")
     )
     if len(runbooks) == 1:
         # Alert labels in the query string travel on: the runbook fills its commands with them.

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('search', '0003_search_head_and_uses'),
+        ("search", "0003_search_head_and_uses"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='runbooksearchdocument',
-            name='embedding',
+            model_name="runbooksearchdocument",
+            name="embedding",
             field=models.BinaryField(null=True),
         ),
     ]
