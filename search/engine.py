@@ -18,7 +18,10 @@ How a query runs (a bounded number of statements whatever the library size):
    (idf from capped document counts), summed; an exact alert name typed adds
    EXACT_NAME_BONUS; then × freshness (search.freshness) × incident learning
    (search.learning).
-4. Snippets (ts_headline / snippet()) and full rows only for the hits shown.
+4. Semantic re-ranking (search.semantic, on unless SEARCH_SEMANTIC_RERANK is
+   False): the first candidates reordered by a blend of that score and the
+   cosine between the query's embedding and each runbook's stored one.
+5. Snippets (ts_headline / snippet()) and full rows only for the hits shown.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +44,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from runbooks.models import ReviewState, Runbook
 
-from . import freshness, learning
+from . import freshness, learning, semantic
 from .index import TEXT_CONFIG
 from .queries import Clause, ParsedQuery, parse
 from .vocabulary import STOPWORDS, known_words
@@ -61,6 +65,8 @@ COMMON_SHARE = 0.5
 COUNT_CAP = 1000
 FIELD_WEIGHTS = {"names": 3.0, "lead": 2.0, "body": 1.0}
 EXACT_NAME_BONUS = 20.0
+PARTIAL_NAME_CHARS = 6
+PARTIAL_NAME_SHARE = 0.6
 SCORE_DECIMALS = 4
 # Term statistics and spelling fixes change slowly; cached this long.
 STATS_TTL = 60
@@ -234,6 +240,8 @@ def search(q: str, filters: Filters | None = None, *, limit: int = DEFAULT_LIMIT
             s.id,
         )
     )
+    if semantic.enabled():
+        scored = _semantic_order(q if not result.corrected else result.suggestion, scored)
     shown = scored[:limit]
     result.matched_all = sum(1 for s in scored if s.full_match)
     result.relaxed = any(not s.full_match for s in shown)
@@ -267,8 +275,7 @@ def _rank(
     for runbook in rows:
         found = places.get(runbook.pk, {})
         relevance = sum(idf[i] * FIELD_WEIGHTS[place] for i, place in found.items())
-        if parsed.compact in exact.get(runbook.pk, ()):
-            relevance += EXACT_NAME_BONUS
+        relevance += name_bonus(parsed.compact, exact.get(runbook.pk, ()))
         full = any(
             all(clauses.index(c) in found for c in alt.clauses) for alt in parsed.alternatives
         )
@@ -283,6 +290,39 @@ def _rank(
             _Scored(runbook.pk, score, full, state, runbook.title, boost.incidents if boost else 0)
         )
     return scored
+
+
+def _semantic_order(query: str, scored: list[_Scored]) -> list[_Scored]:
+    """The first RERANK_DEPTH candidates in search.semantic's blended order, the rest as they were."""
+    head = scored[: semantic.RERANK_DEPTH]
+    if len(head) < 2:
+        return scored
+    ids = [s.id for s in head]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT runbook_id, embedding FROM search_runbooksearchdocument WHERE runbook_id IN ({_placeholders(ids)})",
+            ids,
+        )
+        vectors = {pk: bytes(vector) for pk, vector in cursor.fetchall() if vector is not None}
+    by_id = {s.id: s for s in head}
+    order = semantic.rerank(query, [(s.id, s.score) for s in head], vectors)
+    return [by_id[pk] for pk in order] + scored[semantic.RERANK_DEPTH :]
+
+
+def name_bonus(typed: str, names: Iterable[str]) -> float:
+    """EXACT_NAME_BONUS for an alert name or title typed whole; a share of it for most of one.
+
+    Half-typed names ("coredns errors" for CoreDNSErrorsHigh) earn the share
+    of the name typed, from PARTIAL_NAME_SHARE of it and PARTIAL_NAME_CHARS
+    letters on, so a common word that only starts many names earns nothing.
+    """
+    names = list(names)
+    if typed in names:
+        return EXACT_NAME_BONUS
+    if len(typed) < PARTIAL_NAME_CHARS:
+        return 0.0
+    share = max((len(typed) / len(n) for n in names if n.startswith(typed)), default=0.0)
+    return EXACT_NAME_BONUS * share if share >= PARTIAL_NAME_SHARE else 0.0
 
 
 @dataclass(slots=True)

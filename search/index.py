@@ -8,6 +8,9 @@ Both engines index the same text, cut in Python by `document_fields`:
 * body — the whole text, with the CamelCase words in it also split;
 * meta — services, tags and team.
 
+With semantic re-ranking on (search.semantic), each row also stores the
+embedding of the names and lead, computed in one call per batch.
+
 Every write goes through `reindex(ids)`, which runs a fixed number of
 statements per batch of ids whatever their number. Archived runbooks are
 removed from the index (and so from search, the API and suggestions). The
@@ -23,6 +26,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from . import semantic
 from .vocabulary import STOPWORDS, split_camel
 
 BATCH = 500
@@ -61,6 +65,11 @@ def document_fields(
     sections = [m.group(1).strip() for m in LEAD_SECTION_RE.finditer(body)]
     lead = "\n".join([summary, first_paragraph(body), *sections])[:LEAD_MAX_CHARS]
     return names, with_split_words(lead), with_split_words(body), meta
+
+
+def semantic_text(names: str, lead: str) -> str:
+    """What the semantic re-ranking embeds: the names and the lead, not the whole body."""
+    return f"{names}\n{lead}"
 
 
 def exact_names(title: str, alerts: str) -> str:
@@ -103,7 +112,7 @@ def _source_sql(count: int) -> str:
 
 
 PG_UPSERT = f"""
-    INSERT INTO search_runbooksearchdocument (runbook_id, document, head, snippet_text, names)
+    INSERT INTO search_runbooksearchdocument (runbook_id, document, head, snippet_text, names, embedding)
     SELECT src.id,
            setweight(to_tsvector('{TEXT_CONFIG}', src.names), 'A')
            || setweight(to_tsvector('{TEXT_CONFIG}', src.lead), 'B')
@@ -111,12 +120,14 @@ PG_UPSERT = f"""
            || setweight(to_tsvector('{TEXT_CONFIG}', src.meta), 'D'),
            setweight(to_tsvector('{TEXT_CONFIG}', src.names), 'A')
            || setweight(to_tsvector('{TEXT_CONFIG}', src.lead), 'B'),
-           src.snippet, src.exact
-      FROM unnest(%s::int[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
-           AS src(id, names, lead, body, meta, snippet, exact)
+           src.snippet, src.exact, src.embedding
+      FROM unnest(%s::int[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
+                  %s::bytea[])
+           AS src(id, names, lead, body, meta, snippet, exact, embedding)
     ON CONFLICT (runbook_id) DO UPDATE
        SET document = EXCLUDED.document, head = EXCLUDED.head,
-           snippet_text = EXCLUDED.snippet_text, names = EXCLUDED.names
+           snippet_text = EXCLUDED.snippet_text, names = EXCLUDED.names,
+           embedding = EXCLUDED.embedding
 """
 
 
@@ -161,6 +172,12 @@ def _reindex_batch(ids: list[int]) -> None:
                 )
             )
             words |= _vocabulary((names, lead, body_text))
+        # What a runbook is about (names and lead), embedded in one batch.
+        texts = [semantic_text(row[1], row[2]) for row in rows]
+        vectors: list[bytes | None] = (
+            list(semantic.embed(texts)) if semantic.enabled() else [None] * len(rows)
+        )
+        rows = [(*row, vector) for row, vector in zip(rows, vectors, strict=True)]
         placeholders = ", ".join(["%s"] * len(ids))
         if postgres:
             cursor.execute(
@@ -185,9 +202,9 @@ def _reindex_batch(ids: list[int]) -> None:
             )
             # The plain table carries the exact names on SQLite too (no tsvectors there).
             cursor.executemany(
-                "INSERT INTO search_runbooksearchdocument (runbook_id, document, snippet_text, names)"
-                " VALUES (%s, '', '', %s)",
-                [(row[0], row[6]) for row in rows],
+                "INSERT INTO search_runbooksearchdocument (runbook_id, document, snippet_text, names, embedding)"
+                " VALUES (%s, '', '', %s, %s)",
+                [(row[0], row[6], row[7]) for row in rows],
             )
             cursor.executemany(
                 "INSERT OR IGNORE INTO search_searchword (word) VALUES (%s)",
@@ -219,6 +236,15 @@ def fill_if_empty(**kwargs: Any) -> None:
         indexed = cursor.fetchone() is not None
     if not indexed and Runbook.objects.active().exists():
         rebuild()
+    elif indexed and semantic.enabled():
+        # Rows written before semantic re-ranking was on get their vectors once.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT runbook_id FROM search_runbooksearchdocument WHERE embedding IS NULL"
+            )
+            missing = [row[0] for row in cursor.fetchall()]
+        if missing:
+            reindex(missing)
 
 
 def on_runbook_changed(sender: Any, runbook: Any, **kwargs: Any) -> None:

@@ -43,6 +43,9 @@ class RunbookSearchDocument(models.Model):
     snippet_text = models.TextField()
     # Title and alert names, lower-cased, for the title-match bonus.
     names = models.TextField()
+    # Unit vector of the names and lead (float32 bytes, search.semantic) for
+    # semantic re-ranking; null when that is off or the row predates it.
+    embedding = models.BinaryField(null=True, editable=False)
 
     def __str__(self) -> str:
         return f"search document of runbook {self.runbook_id}"

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from incidents.models import Incident
 from runbooks.models import Runbook
-from search.engine import search
+from search.engine import EXACT_NAME_BONUS, name_bonus, search
 from search.learning import MAX_BOOST, boosts, record_use
 from search.models import SearchUse
 
@@ -192,3 +192,17 @@ def test_viewer_gets_no_attach_buttons(viewer_client, make_runbook, open_inciden
         "/search/", {"q": "gateway", "incident": incident.number}
     ).content.decode()
     assert "Attach to" not in page
+
+
+def test_most_of_an_alert_name_typed_earns_its_share_of_the_name_bonus():
+    assert name_bonus("corednserrors", ["corednserrorshigh"]) == pytest.approx(
+        EXACT_NAME_BONUS * 13 / 17
+    )
+
+
+def test_a_word_that_only_starts_a_long_name_earns_no_name_bonus():
+    assert name_bonus("prometheus", ["prometheusnotingestingsamples"]) == 0.0
+
+
+def test_an_alert_name_typed_whole_earns_the_full_name_bonus():
+    assert name_bonus("kubehpamaxedout", ["kubehpamaxedout"]) == EXACT_NAME_BONUS
