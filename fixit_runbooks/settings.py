@@ -331,6 +331,9 @@ CELERY_BEAT_SCHEDULE = {
 # Reviews: when true, an editor cannot sign off a revision they wrote.
 REVIEW_REQUIRES_SECOND_REVIEWER = env_bool("REVIEW_REQUIRES_SECOND_REVIEWER", True)
 
+# Search: re-rank the first full-text candidates by meaning (search.semantic).
+SEARCH_SEMANTIC_RERANK = env_bool("SEARCH_SEMANTIC_RERANK", True)
+
 # Alerts in: the alert's `severity` label (lower-cased) → incident severity.
 ALERT_SEVERITY_MAP = env_map(
     "ALERT_SEVERITY_MAP",

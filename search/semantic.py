@@ -13,7 +13,7 @@ counts, and among candidates the words already gathered, the one whose
 meaning is closest to the query moves up. Nothing outside the lexical
 candidates is ever added: the model only reorders.
 
-On by default; `SEARCH_SEMANTIC_RERANK = False` in the settings turns it off
+On by default; the environment variable `SEARCH_SEMANTIC_RERANK=0` turns it off
 (the index then stores no vectors and queries skip the model). The weight and
 depth were chosen on the tuning half of search.quality only; the README gives
 what they do to the held-out half and what they cost.
@@ -38,7 +38,7 @@ VECTOR_BYTES = DIMENSIONS * 4  # float32
 
 
 def enabled() -> bool:
-    return bool(getattr(settings, "SEARCH_SEMANTIC_RERANK", True)) and _model() is not None
+    return settings.SEARCH_SEMANTIC_RERANK and _model() is not None
 
 
 @functools.cache
