@@ -869,9 +869,8 @@ class Drill(models.Model):
             raise InvalidTransition("A drill exercises at least one runbook.")
         with transaction.atomic():
             locked = list(
-                Runbook.objects.select_for_update(of=("self",)).filter(pk__in=runbook_ids).order_by("pk").select_related(
-                    "current_revision"
-                )
+                # Current revisions are read after the lock, never joined into it (see Runbook.mark_reviewed).
+                Runbook.objects.select_for_update(of=("self",)).filter(pk__in=runbook_ids).order_by("pk")
             )
             if len(locked) != len(runbook_ids):
                 raise InvalidTransition("One of the runbooks no longer exists.")

@@ -461,9 +461,11 @@ class Runbook(models.Model):
         if outcome not in ReviewOutcome.values:
             raise ReviewRefused(f"Unknown review outcome {outcome!r}.")
         with transaction.atomic():
+            # The current revision is read after the lock: a row joined into the locking
+            # query can be the one from before the wait on PostgreSQL.
             locked = (
                 Runbook.objects.select_for_update(of=("self",))
-                .select_related("current_revision", "owner", "team__lead")
+                .select_related("owner", "team__lead")
                 .get(pk=self.pk)
             )
             revision = locked.current_revision
@@ -799,11 +801,8 @@ class Runbook(models.Model):
         """
         rendered = rendered if rendered is not None else render(body)
         with transaction.atomic():
-            locked = (
-                Runbook.objects.select_for_update(of=("self",))
-                .select_related("current_revision")
-                .get(pk=self.pk)
-            )
+            # The current revision is read after the lock (see mark_reviewed).
+            locked = Runbook.objects.select_for_update(of=("self",)).get(pk=self.pk)
             current = locked.current_revision
             if (
                 base_revision is not None
