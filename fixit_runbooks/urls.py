@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("alerting.urls")),
     path("notifications/", include("notifications.urls")),
     path("contacts/", include("contacts.urls")),
+    path("proposals/", include("changes.urls")),
     path("", include("search.urls")),
     path("", include("reviews.urls")),
     path("", include("runbooks.urls")),

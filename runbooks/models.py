@@ -108,6 +108,13 @@ class Team(models.Model):
     lead = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="led_teams"
     )
+    # "publish": edits publish at once; "propose": they wait for approval. Blank: the site default.
+    change_control = models.CharField(
+        max_length=10,
+        blank=True,
+        choices=[("publish", "Edits publish at once"), ("propose", "Edits are proposals, approved before they publish")],
+        help_text="Blank uses the site default (CHANGE_CONTROL_DEFAULT).",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -8,6 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from changes.templatetags.proposals import edits_are_proposals
+from changes.views import propose_edit
+
 from . import diffs, services, shapes
 from .forms import MAX_BODY_CHARS, IndexFilterForm, NewRunbookKindForm, RunbookForm
 from .markdown import RenderTooComplex
@@ -139,6 +142,8 @@ def edit(request: HttpRequest, slug: str) -> HttpResponse:
         runbook.refresh_from_db(fields=["slug", "title"])
         return render(request, "runbooks/edit.html", {"form": form, "runbook": runbook}, status=400)
     try:
+        if edits_are_proposals(runbook):
+            return propose_edit(request, runbook, form.edit_request())
         result = services.save_edit(runbook, by=request.user, request=form.edit_request())
     except services.EditRefused as refusal:
         return _conflict(request, refusal)

@@ -1,0 +1,88 @@
+"""Proposed runbook text waiting for a second pair of eyes before it publishes."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from runbooks.models import Revision, Runbook
+
+
+class ProposalStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    APPROVED = "approved", "Approved"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    CONFLICT = "conflict", "Conflict"
+
+
+# Statuses the author can still revise; approval needs OPEN.
+ACTIVE_STATUSES = (ProposalStatus.OPEN, ProposalStatus.CHANGES_REQUESTED, ProposalStatus.CONFLICT)
+
+
+class ProposalQuerySet(models.QuerySet["Proposal"]):
+    def active(self) -> ProposalQuerySet:
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+
+class Proposal(models.Model):
+    """A draft revision: the text an author wants published, and the revision it started from."""
+
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="proposals")
+    base_revision = models.ForeignKey(
+        Revision, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="proposals"
+    )
+    summary = models.CharField(max_length=300)
+    body = models.TextField()
+    major = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=20, choices=ProposalStatus.choices, default=ProposalStatus.OPEN, db_index=True
+    )
+    # Why the last approval could not publish; shown to the author until they revise.
+    conflict_message = models.CharField(max_length=500, blank=True)
+    published_revision = models.ForeignKey(
+        Revision, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = ProposalQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Proposal {self.pk} for {self.runbook_id}: {self.summary}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("changes:detail", args=[self.pk])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class ProposalComment(models.Model):
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # A line of the proposed text the comment is about; None for the whole proposal.
+    line = models.PositiveIntegerField(null=True, blank=True)
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Comment {self.pk} on proposal {self.proposal_id}"
