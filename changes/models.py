@@ -86,3 +86,29 @@ class ProposalComment(models.Model):
 
     def __str__(self) -> str:
         return f"Comment {self.pk} on proposal {self.proposal_id}"
+
+
+class Draft(models.Model):
+    """Text typed in the editor and not saved yet, kept for its writer only.
+
+    `key` names what is being edited: "runbook:<pk>" for an existing runbook,
+    "new:<kind>" for one not created yet.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=60)
+    runbook = models.ForeignKey(
+        Runbook, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # The revision the text started from, so restoring it merges with anything saved since.
+    base_revision = models.PositiveIntegerField(null=True, blank=True)
+    body = models.TextField()
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="one_draft_per_user_and_runbook")
+        ]
+
+    def __str__(self) -> str:
+        return f"Draft {self.key} of user {self.user_id}"

@@ -12,4 +12,6 @@ urlpatterns = [
     path("<int:pk>/request-changes/", views.request_changes, name="request_changes"),
     path("<int:pk>/withdraw/", views.withdraw, name="withdraw"),
     path("<int:pk>/revise/", views.revise, name="revise"),
+    path("drafts/save/", views.draft_save, name="draft_save"),
+    path("drafts/discard/", views.draft_discard, name="draft_discard"),
 ]

@@ -5,13 +5,15 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from runbooks import diffs, merge, services
 from runbooks.models import Runbook, Team
 from runbooks.roles import EDITOR, REVIEWER, VIEWER, has_role, role_required
 
-from . import proposals
+from . import drafts, proposals
 from .forms import CommentForm, RequestChangesForm, ReviseForm
 from .models import ACTIVE_STATUSES, Proposal, ProposalStatus
 
@@ -275,3 +277,33 @@ def propose_edit(
         request, "Your edit is a proposal now: it publishes once someone else approves it."
     )
     return redirect(proposal)
+
+
+@role_required(EDITOR)
+@require_POST
+def draft_save(request: HttpRequest) -> HttpResponse:
+    """The editor's autosave (htmx): answers with the status line it shows."""
+    base = request.POST.get("base_revision", "")
+    try:
+        draft = drafts.save(
+            request.user,
+            key=request.POST.get("draft_key", ""),
+            body=request.POST.get("body", ""),
+            base_revision=int(base) if base.isdigit() else None,
+        )
+    except drafts.DraftRefused as refusal:
+        return HttpResponse(f"Draft not kept: {refusal}", status=400)
+    return HttpResponse(
+        f"Draft kept at {timezone.localtime(draft.updated_at):%H:%M:%S}, only you can see it."
+    )
+
+
+@role_required(EDITOR)
+@require_POST
+def draft_discard(request: HttpRequest) -> HttpResponse:
+    drafts.discard(request.user, request.POST.get("key", ""))
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = "/"
+    messages.info(request, "Draft discarded.")
+    return redirect(target)
