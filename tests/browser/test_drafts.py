@@ -8,7 +8,9 @@ from changes.models import Draft
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_draft_is_restored_after_closing_the_tab(browser, login, page, live_server, editor, runbook):
+def test_draft_is_restored_after_closing_the_tab(
+    browser, login, page, live_server, editor, runbook
+):
     login(editor)
     page.goto(f"{live_server.url}/runbooks/{runbook.slug}/edit/")
     body = page.locator("#id_body")
