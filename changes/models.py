@@ -112,3 +112,36 @@ class Draft(models.Model):
 
     def __str__(self) -> str:
         return f"Draft {self.key} of user {self.user_id}"
+
+
+class BreakGlassInvocation(models.Model):
+    """Someone followed a break-glass runbook: why, until when the access may stay, and the reminder."""
+
+    runbook = models.ForeignKey(
+        Runbook, on_delete=models.CASCADE, related_name="break_glass_invocations"
+    )
+    revision = models.ForeignKey(Revision, null=True, on_delete=models.SET_NULL, related_name="+")
+    invoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="break_glass_invocations",
+    )
+    invoked_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField()
+    revoke_by = models.DateTimeField(db_index=True)
+    run = models.ForeignKey(
+        "incidents.ChecklistRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    incident = models.ForeignKey(
+        "incidents.Incident", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Claim-then-send: a worker claims the reminder before sending; `reminded_at` marks it sent, once.
+    reminder_claimed_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-invoked_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Break-glass {self.pk} of {self.runbook_id}"

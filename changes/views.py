@@ -13,8 +13,8 @@ from runbooks import diffs, merge, services
 from runbooks.models import Runbook, Team
 from runbooks.roles import EDITOR, REVIEWER, VIEWER, has_role, role_required
 
-from . import drafts, proposals
-from .forms import CommentForm, RequestChangesForm, ReviseForm
+from . import drafts, emergency, proposals
+from .forms import BreakGlassForm, CommentForm, RequestChangesForm, ReviseForm
 from .models import ACTIVE_STATUSES, Proposal, ProposalStatus
 
 LIST_PAGE_SIZE = 100
@@ -307,3 +307,58 @@ def draft_discard(request: HttpRequest) -> HttpResponse:
         target = "/"
     messages.info(request, "Draft discarded.")
     return redirect(target)
+
+
+@role_required(EDITOR)
+@require_http_methods(["GET", "POST"])
+def break_glass(request: HttpRequest, slug: str) -> HttpResponse:
+    """Follow a break-glass runbook: every way of following one asks for a reason and a revoke-by time."""
+    runbook = get_object_or_404(
+        Runbook.objects.active().select_related("current_revision"), slug=slug
+    )
+    if not emergency.is_break_glass(runbook):
+        messages.error(request, f"“{runbook.title}” is not a break-glass procedure.")
+        return redirect(runbook)
+    if request.method == "GET":
+        initial = {
+            "follow": request.GET.get("follow", "run"),
+            "incident": request.GET.get("incident", ""),
+            "purpose": request.GET.get("purpose", ""),
+            "revoke_by": timezone.localtime() + emergency.DEFAULT_ACCESS,
+        }
+        return render(
+            request,
+            "changes/break_glass.html",
+            {"runbook": runbook, "form": BreakGlassForm(initial=initial)},
+        )
+    form = BreakGlassForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, "changes/break_glass.html", {"runbook": runbook, "form": form}, status=400
+        )
+    data = form.cleaned_data
+    try:
+        invoked = emergency.invoke(
+            runbook,
+            by=request.user,
+            reason=data["reason"],
+            revoke_by=data["revoke_by"],
+            follow=data["follow"],
+            incident=data["incident"],
+            purpose=data["purpose"] or "maintenance",
+        )
+    except emergency.InvocationRefused as refusal:
+        form.add_error(None, str(refusal))
+        return render(
+            request, "changes/break_glass.html", {"runbook": runbook, "form": form}, status=400
+        )
+    revoke_at = timezone.localtime(invoked.invocation.revoke_by)
+    messages.warning(
+        request, f"Break-glass invoked: revoke the access by {revoke_at:%Y-%m-%d %H:%M}."
+    )
+    if invoked.attachment is not None:
+        return redirect(
+            "incidents:checklist", number=invoked.attachment.incident.number, slug=runbook.slug
+        )
+    assert invoked.run is not None
+    return redirect(invoked.run)

@@ -332,7 +332,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.requeue_pending_deliveries",
         "schedule": crontab(minute="*/10"),
     },
+    "send-break-glass-reminders": {
+        "task": "changes.tasks.send_break_glass_reminders",
+        "schedule": crontab(minute="*/5"),
+    },
 }
+# Who hears when emergency (break-glass) access passes its revoke-by time, besides whoever invoked it.
+SECURITY_CONTACT_EMAIL = env_str("SECURITY_CONTACT_EMAIL", "")
 
 # Reviews: when true, an editor cannot sign off a revision they wrote.
 REVIEW_REQUIRES_SECOND_REVIEWER = env_bool("REVIEW_REQUIRES_SECOND_REVIEWER", True)

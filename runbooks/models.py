@@ -37,6 +37,8 @@ class Kind(models.TextChoices):
     GUARDRAIL = "guardrail", "Guardrail"
     SERVICE = "service", "Service runbook"
     POSTMORTEM = "postmortem", "Post-incident review"
+    BREAK_GLASS = "break_glass", "Break-glass procedure"
+    ROLLBACK = "rollback", "Rollback procedure"
 
 
 class Category(models.TextChoices):
