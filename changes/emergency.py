@@ -115,7 +115,7 @@ def invoke(
 def _claim(pk: int, now: dt.datetime) -> BreakGlassInvocation | None:
     with transaction.atomic():
         row = (
-            BreakGlassInvocation.objects.select_for_update(skip_locked=True)
+            BreakGlassInvocation.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("runbook", "invoked_by")
             .filter(pk=pk, reminded_at__isnull=True)
             .filter(
