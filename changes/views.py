@@ -10,7 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from runbooks import diffs, merge, services
-from runbooks.models import Runbook, Team
+from runbooks.models import Revision, Runbook, Team
 from runbooks.roles import EDITOR, REVIEWER, VIEWER, has_role, role_required
 
 from . import drafts, emergency, proposals
@@ -362,3 +362,25 @@ def break_glass(request: HttpRequest, slug: str) -> HttpResponse:
         )
     assert invoked.run is not None
     return redirect(invoked.run)
+
+
+def propose_restore(
+    request: HttpRequest, runbook: Runbook, old: Revision, base_revision: int
+) -> HttpResponse:
+    """Restoring an old revision under change control proposes its text, like any other edit."""
+    try:
+        proposal = proposals.open_proposal(
+            runbook,
+            by=request.user,
+            body=old.body,
+            base_revision=base_revision,
+            summary=f"Restore revision {old.number} (version {old.version})",
+        )
+    except proposals.ProposalRefused as refusal:
+        messages.error(request, f"Not restored. {refusal}")
+        return redirect("runbooks:history", slug=runbook.slug)
+    messages.success(
+        request,
+        f"Proposed restoring revision {old.number}: it publishes once someone else approves it.",
+    )
+    return redirect(proposal)

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from changes import drafts
 from changes.templatetags.proposals import edits_are_proposals
-from changes.views import propose_edit
+from changes.views import propose_edit, propose_restore
 
 from . import diffs, services, shapes
 from .forms import MAX_BODY_CHARS, IndexFilterForm, NewRunbookKindForm, RunbookForm
@@ -329,6 +329,8 @@ def restore(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     base = _revision_number(request.POST.get("base_revision"), 0)
     if not base:
         raise BadRequest("The restore form is missing the revision it was based on; reload the history page.")
+    if edits_are_proposals(runbook):
+        return propose_restore(request, runbook, old, base)
     try:
         new = runbook.restore(old, by=request.user, base_revision=base)
     except EditConflict as conflict:

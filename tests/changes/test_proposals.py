@@ -212,3 +212,17 @@ def test_runbook_page_lists_open_proposals(
 ) -> None:
     _propose(runbook, editor, "New\n", summary="Pending idea")
     assert b"Pending idea" in viewer_client.get(runbook.get_absolute_url()).content
+
+
+def test_restoring_under_change_control_proposes_the_old_text(
+    editor_client: Any, runbook: Runbook, editor: Any, settings: Any
+) -> None:
+    settings.CHANGE_CONTROL_DEFAULT = "propose"
+    runbook.add_revision(author=editor, body="Second text\n", change_summary="Second")
+    response = editor_client.post(
+        f"/runbooks/{runbook.slug}/revisions/1/restore/", {"base_revision": 2}
+    )
+    proposal = Proposal.objects.get()
+    assert response["Location"] == proposal.get_absolute_url()
+    assert proposal.body == runbook.revisions.get(number=1).body
+    assert runbook.revisions.count() == 2
