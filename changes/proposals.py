@@ -77,16 +77,11 @@ def _name(user: Any) -> str:
 
 
 def _lock(proposal: Proposal) -> tuple[Runbook, Proposal]:
-    runbook = (
-        Runbook.objects.select_for_update(of=("self",))
-        .select_related("current_revision", "team")
-        .get(pk=proposal.runbook_id)
-    )
-    locked = (
-        Proposal.objects.select_for_update(of=("self",))
-        .select_related("base_revision", "author")
-        .get(pk=proposal.pk)
-    )
+    # No joins in the locking query: on PostgreSQL a row read after waiting for
+    # the lock is the new one, but rows joined to it come from the snapshot taken
+    # before the wait, so a joined current revision could be the one just replaced.
+    runbook = Runbook.objects.select_for_update().get(pk=proposal.runbook_id)
+    locked = Proposal.objects.select_for_update().get(pk=proposal.pk)
     locked.runbook = runbook
     return runbook, locked
 
