@@ -4,15 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('runbooks', '0009_import_provenance_and_case_insensitive_slugs'),
+        ("runbooks", "0009_import_provenance_and_case_insensitive_slugs"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='team',
-            name='change_control',
-            field=models.CharField(blank=True, choices=[('publish', 'Edits publish at once'), ('propose', 'Edits are proposals, approved before they publish')], help_text='Blank uses the site default (CHANGE_CONTROL_DEFAULT).', max_length=10),
+            model_name="team",
+            name="change_control",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("publish", "Edits publish at once"),
+                    ("propose", "Edits are proposals, approved before they publish"),
+                ],
+                help_text="Blank uses the site default (CHANGE_CONTROL_DEFAULT).",
+                max_length=10,
+            ),
         ),
     ]

@@ -4,15 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('runbooks', '0010_team_change_control'),
+        ("runbooks", "0010_team_change_control"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='runbook',
-            name='kind',
-            field=models.CharField(choices=[('incident', 'Incident runbook'), ('procedure', 'Procedure'), ('guardrail', 'Guardrail'), ('service', 'Service runbook'), ('postmortem', 'Post-incident review'), ('break_glass', 'Break-glass procedure'), ('rollback', 'Rollback procedure')], default='incident', max_length=20),
+            model_name="runbook",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("incident", "Incident runbook"),
+                    ("procedure", "Procedure"),
+                    ("guardrail", "Guardrail"),
+                    ("service", "Service runbook"),
+                    ("postmortem", "Post-incident review"),
+                    ("break_glass", "Break-glass procedure"),
+                    ("rollback", "Rollback procedure"),
+                ],
+                default="incident",
+                max_length=20,
+            ),
         ),
     ]
