@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "alerting",
     "notifications",
     "contacts",
+    "changes",
 ]
 
 MIDDLEWARE = [
@@ -306,6 +307,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# "publish": runbook edits publish at once; "propose": they wait for a second person's approval.
+# A team's own setting overrides this.
+CHANGE_CONTROL_DEFAULT = env_str("CHANGE_CONTROL_DEFAULT", "publish")
+if CHANGE_CONTROL_DEFAULT not in ("publish", "propose"):
+    raise ImproperlyConfigured("CHANGE_CONTROL_DEFAULT must be 'publish' or 'propose'.")
 REVIEW_REMINDER_HOUR = env_int("REVIEW_REMINDER_HOUR", 7, minimum=0, maximum=23)
 # A digest claim left "sending" longer than this is taken to have died with its worker and is sent again.
 REVIEW_REMINDER_LEASE_SECONDS = env_int("REVIEW_REMINDER_LEASE_SECONDS", 300, minimum=30)
@@ -326,7 +332,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.requeue_pending_deliveries",
         "schedule": crontab(minute="*/10"),
     },
+    "send-break-glass-reminders": {
+        "task": "changes.tasks.send_break_glass_reminders",
+        "schedule": crontab(minute="*/5"),
+    },
 }
+# Who hears when emergency (break-glass) access passes its revoke-by time, besides whoever invoked it.
+SECURITY_CONTACT_EMAIL = env_str("SECURITY_CONTACT_EMAIL", "")
 
 # Reviews: when true, an editor cannot sign off a revision they wrote.
 REVIEW_REQUIRES_SECOND_REVIEWER = env_bool("REVIEW_REQUIRES_SECOND_REVIEWER", True)

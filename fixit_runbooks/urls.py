@@ -15,6 +15,8 @@ urlpatterns = [
     path("", include("alerting.urls")),
     path("notifications/", include("notifications.urls")),
     path("contacts/", include("contacts.urls")),
+    path("proposals/", include("changes.urls")),
+    path("break-glass/", include("changes.emergency_urls")),
     path("", include("search.urls")),
     path("", include("reviews.urls")),
     path("", include("runbooks.urls")),

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from runbooks.models import Runbook
+from runbooks.models import Kind, Runbook
 from runbooks.request_types import HtmxHttpRequest
 from runbooks.roles import EDITOR, VIEWER, role_required
 from search.engine import search
@@ -266,6 +266,8 @@ def attach_runbook(request: HttpRequest, number: str) -> HttpResponse:
             status=400,
         )
     runbook = form.cleaned_data["runbook"]
+    if runbook.kind == Kind.BREAK_GLASS:
+        return redirect(f"{reverse('emergency:invoke', args=[runbook.slug])}?follow=incident&incident={incident.number}")
     try:
         attachment = incident.attach_runbook(runbook, by=request.user)
     except InvalidTransition as refused:
@@ -375,6 +377,8 @@ def step(request: HtmxHttpRequest, number: str, slug: str) -> HttpResponse:
 def start_with_runbook(request: HttpRequest, slug: str) -> HttpResponse:
     """One click from a runbook page to an open incident following it."""
     runbook = get_object_or_404(Runbook.objects.active(), slug=slug)
+    if runbook.kind == Kind.BREAK_GLASS:
+        return redirect(f"{reverse('emergency:invoke', args=[slug])}?follow=new_incident")
     try:
         attachment = open_incident_with_runbook(runbook, by=request.user)
     except InvalidTransition as refused:
@@ -417,6 +421,9 @@ def run_start(request: HttpRequest, slug: str) -> HttpResponse:
     form = RunStartForm(request.POST)
     if not form.is_valid():
         return _refused(request, "Pick why you are following this runbook.", status=400)
+    if runbook.kind == Kind.BREAK_GLASS:
+        purpose = form.cleaned_data["purpose"]
+        return redirect(f"{reverse('emergency:invoke', args=[slug])}?follow=run&purpose={purpose}")
     try:
         run = ChecklistRun.start(runbook, by=request.user, **form.cleaned_data)
     except InvalidTransition as refused:

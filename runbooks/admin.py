@@ -117,7 +117,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "lead"]
+    list_display = ["name", "slug", "lead", "change_control"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
 

@@ -37,6 +37,8 @@ class Kind(models.TextChoices):
     GUARDRAIL = "guardrail", "Guardrail"
     SERVICE = "service", "Service runbook"
     POSTMORTEM = "postmortem", "Post-incident review"
+    BREAK_GLASS = "break_glass", "Break-glass procedure"
+    ROLLBACK = "rollback", "Rollback procedure"
 
 
 class Category(models.TextChoices):
@@ -107,6 +109,13 @@ class Team(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     lead = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="led_teams"
+    )
+    # "publish": edits publish at once; "propose": they wait for approval. Blank: the site default.
+    change_control = models.CharField(
+        max_length=10,
+        blank=True,
+        choices=[("publish", "Edits publish at once"), ("propose", "Edits are proposals, approved before they publish")],
+        help_text="Blank uses the site default (CHANGE_CONTROL_DEFAULT).",
     )
 
     class Meta:

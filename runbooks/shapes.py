@@ -51,6 +51,21 @@ REQUIRED_SECTIONS: dict[str, tuple[RequiredSection, ...]] = {
         RequiredSection("Root cause", ("root cause",)),
         RequiredSection("Corrective actions", ("corrective", "action item", "prevention")),
     ),
+    "break_glass": (
+        RequiredSection("Who may invoke it", ("who may", "authori", "eligib")),
+        RequiredSection("Granting access", ("grant",)),
+        RequiredSection("Duration", ("duration", "how long", "expir")),
+        RequiredSection("Logging", ("logging", "audit")),
+        RequiredSection("Revocation", ("revo",)),
+        RequiredSection("Notifying security", ("notify", "security")),
+    ),
+    "rollback": (
+        RequiredSection("Trigger", ("trigger", "when to roll back")),
+        RequiredSection("Pre-checks", ("pre-check", "precheck", "before you start")),
+        RequiredSection("Steps", ("steps", "procedure")),
+        RequiredSection("Verification", ("verif",)),
+        RequiredSection("Communication", ("communicat",)),
+    ),
 }
 
 
@@ -276,5 +291,71 @@ curl -fsS https://service.internal/healthz
 | action | owner | due | status |
 | --- | --- | --- | --- |
 | | | | |
+""",
+    "break_glass": """## Purpose
+
+- The system this emergency access opens, and the emergency it is for.
+
+## Who may invoke it
+
+- Roles allowed to break the glass (e.g. the incident commander, the on-call lead).
+- Who must be told before, or at the latest when, it is invoked.
+
+## Granting access
+
+1. Record the reason and the revoke-by time: start this runbook from the app, which asks for both.
+2. Grant the access (the exact command or console steps).
+
+```bash
+# grant the emergency role
+```
+
+## Duration
+
+- Default: 1 hour. Never longer than 4 hours without a new invocation.
+
+## Logging
+
+- Where the access is logged and who reviews the log.
+
+## Revocation
+
+1. Remove the access (the exact command).
+2. Confirm it is gone.
+
+```bash
+# revoke the emergency role
+```
+
+## Notify security
+
+- Tell the security contact: who invoked it, why, when it was granted and revoked.
+""",
+    "rollback": """## Trigger
+
+- The signal that means roll back (error rate, failed verification, a decision by the incident commander).
+
+## Pre-checks
+
+- [ ] The previous release or configuration is known and available
+- [ ] Data migrations since then are reversible, or the rollback skips them
+- [ ] The incident channel knows a rollback is starting
+
+## Steps
+
+1. Roll back (the exact command).
+
+```bash
+# roll back to the previous release
+```
+
+## Verification
+
+- [ ] Health checks pass
+- [ ] The trigger signal is back to normal
+
+## Communication
+
+- Announce the rollback, its reason and the result in the incident channel and on the status page.
 """,
 }

@@ -8,6 +8,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from changes import drafts
+from changes.templatetags.proposals import edits_are_proposals
+from changes.views import propose_edit, propose_restore
+
 from . import diffs, services, shapes
 from .forms import MAX_BODY_CHARS, IndexFilterForm, NewRunbookKindForm, RunbookForm
 from .markdown import RenderTooComplex
@@ -108,6 +112,7 @@ def create(request: HttpRequest) -> HttpResponse:
             except RenderTooComplex as refusal:
                 form.add_error("body", f"Not saved. {refusal}")
             else:
+                drafts.discard(request.user, drafts.key_for(None, kind))
                 _warn_missing_sections(request, runbook)
                 messages.success(request, f"Created “{runbook.title}” (version 1.0).")
                 return redirect(runbook)
@@ -119,9 +124,12 @@ def create(request: HttpRequest) -> HttpResponse:
             "alert_names": request.GET.get("alert", "")[:200],
             "title": request.GET.get("title", "")[:200],
         }
-        form = RunbookForm(initial=initial)
+        draft = drafts.offer(request, key=drafts.key_for(None, kind), current=str(initial["body"]))
+        form = RunbookForm(initial=initial | draft.pop("initial", {}))
+    if request.method == "POST":
+        draft = {"draft_key": drafts.key_for(None, kind)}
     status = 400 if form.is_bound else 200
-    return render(request, "runbooks/edit.html", {"form": form, "runbook": None}, status=status)
+    return render(request, "runbooks/edit.html", {"form": form, "runbook": None, **draft}, status=status)
 
 
 @role_required(EDITOR)
@@ -130,7 +138,10 @@ def create(request: HttpRequest) -> HttpResponse:
 def edit(request: HttpRequest, slug: str) -> HttpResponse:
     runbook = get_object_or_404(Runbook.objects.select_related("current_revision"), slug=slug)
     if request.method == "GET":
-        return render(request, "runbooks/edit.html", {"form": RunbookForm(instance=runbook), "runbook": runbook})
+        current_body = runbook.current_revision.body if runbook.current_revision else ""
+        draft = drafts.offer(request, key=drafts.key_for(runbook), current=current_body)
+        form = RunbookForm(instance=runbook, initial=draft.pop("initial", None))
+        return render(request, "runbooks/edit.html", {"form": form, "runbook": runbook, **draft})
 
     form = RunbookForm(request.POST, instance=runbook)
     if not form.is_valid():
@@ -139,6 +150,8 @@ def edit(request: HttpRequest, slug: str) -> HttpResponse:
         runbook.refresh_from_db(fields=["slug", "title"])
         return render(request, "runbooks/edit.html", {"form": form, "runbook": runbook}, status=400)
     try:
+        if edits_are_proposals(runbook):
+            return propose_edit(request, runbook, form.edit_request())
         result = services.save_edit(runbook, by=request.user, request=form.edit_request())
     except services.EditRefused as refusal:
         return _conflict(request, refusal)
@@ -174,6 +187,7 @@ def edit(request: HttpRequest, slug: str) -> HttpResponse:
             f"The text still holds {result.unresolved_conflicts} conflict(s) marked with <<<<<<< and >>>>>>>: "
             "both versions are kept until someone edits them.",
         )
+    drafts.discard(request.user, drafts.key_for(saved))
     _warn_missing_sections(request, saved)
     if revision is not None and result.merged_with is not None:
         diff_url = reverse("runbooks:diff", args=[saved.slug])
@@ -315,6 +329,8 @@ def restore(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     base = _revision_number(request.POST.get("base_revision"), 0)
     if not base:
         raise BadRequest("The restore form is missing the revision it was based on; reload the history page.")
+    if edits_are_proposals(runbook):
+        return propose_restore(request, runbook, old, base)
     try:
         new = runbook.restore(old, by=request.user, base_revision=base)
     except EditConflict as conflict:
