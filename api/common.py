@@ -13,11 +13,11 @@ from .auth import ApiError
 def form_refused(what: str, form: forms.BaseForm) -> ApiError:
     """The form's own messages, the same a person sees in the browser, as a 400."""
     errors = form.errors.get_json_data()
-    first = next(iter(errors.items()), None)
-    detail = (
-        f" {first[0] if first[0] != '__all__' else ''}: {first[1][0]['message']}" if first else ""
+    details = "; ".join(
+        (f"{name}: " if name != "__all__" else "") + " ".join(e["message"] for e in messages)
+        for name, messages in errors.items()
     )
-    return ApiError(400, f"{what} was not saved.{detail}".replace(" :", ":"), fields=errors)
+    return ApiError(400, f"{what} was not saved. {details}".strip(), fields=errors)
 
 
 def user_pk(username: str | None, *, field: str) -> int | None:

@@ -8,6 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Schema
+from ninja import Status as Reply
 from pydantic import Field
 
 from incidents.forms import DrillForm, IncidentForm, StepForm, TimelineEntryForm
@@ -171,7 +172,7 @@ def incident_detail(request: HttpRequest, number: str) -> dict[str, Any]:
 
 
 @router.post("/incidents", auth=auth.write, summary="Declare an incident", response={201: dict})
-def declare_incident(request: HttpRequest, payload: IncidentIn) -> tuple[int, dict[str, Any]]:
+def declare_incident(request: HttpRequest, payload: IncidentIn) -> Reply:
     service_ids = []
     for name in payload.services:
         found = Service.objects.filter(name__iexact=name).values_list("pk", flat=True).first()
@@ -196,7 +197,7 @@ def declare_incident(request: HttpRequest, payload: IncidentIn) -> tuple[int, di
     data = dict(form.cleaned_data)
     chosen = data.pop("services")
     incident = Incident.open_incident(by=request.user, services=chosen, **data)
-    return 201, incident_json(get_incident(incident.number), detail=True)
+    return Reply(201, incident_json(get_incident(incident.number), detail=True))
 
 
 @router.post("/incidents/{number}/status", auth=auth.write, summary="Change an incident's status")
@@ -215,7 +216,7 @@ def change_status(request: HttpRequest, number: str, payload: StatusIn) -> dict[
     summary="Add a note to the timeline",
     response={201: dict},
 )
-def add_note(request: HttpRequest, number: str, payload: NoteIn) -> tuple[int, dict[str, Any]]:
+def add_note(request: HttpRequest, number: str, payload: NoteIn) -> Reply:
     incident = get_incident(number)
     form = TimelineEntryForm({"kind": payload.kind, "text": payload.text})
     if not form.is_valid():
@@ -226,12 +227,15 @@ def add_note(request: HttpRequest, number: str, payload: NoteIn) -> tuple[int, d
         )
     except InvalidTransition as refused:
         raise ApiError(400, str(refused)) from refused
-    return 201, {
-        "at": iso(entry.at),
-        "kind": entry.kind,
-        "author": username(entry.author),
-        "text": entry.text,
-    }
+    return Reply(
+        201,
+        {
+            "at": iso(entry.at),
+            "kind": entry.kind,
+            "author": username(entry.author),
+            "text": entry.text,
+        },
+    )
 
 
 @router.post(
@@ -240,9 +244,7 @@ def add_note(request: HttpRequest, number: str, payload: NoteIn) -> tuple[int, d
     summary="Attach a runbook, pinned to its current revision",
     response={201: dict},
 )
-def attach_runbook(
-    request: HttpRequest, number: str, payload: AttachIn
-) -> tuple[int, dict[str, Any]]:
+def attach_runbook(request: HttpRequest, number: str, payload: AttachIn) -> Reply:
     incident = get_incident(number)
     wanted = payload.runbook.strip()[:200]
     runbook = Runbook.objects.filter(slug=wanted).first()
@@ -255,7 +257,7 @@ def attach_runbook(
     except InvalidTransition as refused:
         raise ApiError(409, str(refused)) from refused
     attachment = IncidentRunbook.objects.select_related("runbook", "revision").get(pk=attachment.pk)
-    return 201, _attachment_json(attachment)
+    return Reply(201, _attachment_json(attachment))
 
 
 @router.post(
@@ -319,7 +321,7 @@ def drill_detail(request: HttpRequest, number: str) -> dict[str, Any]:
 
 
 @drills.post("/drills", auth=auth.write, summary="Record a drill", response={201: dict})
-def record_drill(request: HttpRequest, payload: DrillIn) -> tuple[int, dict[str, Any]]:
+def record_drill(request: HttpRequest, payload: DrillIn) -> Reply:
     form = DrillForm(
         {
             "runbooks": ", ".join(payload.runbooks),
@@ -343,7 +345,7 @@ def record_drill(request: HttpRequest, payload: DrillIn) -> tuple[int, dict[str,
         )
     except InvalidTransition as refused:
         raise ApiError(400, str(refused)) from refused
-    return 201, drill_json(drill)
+    return Reply(201, drill_json(drill))
 
 
 @searching.get(

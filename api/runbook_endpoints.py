@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
+from ninja import Status as Reply
 from pydantic import Field
 
 from runbooks import archiving, services
@@ -167,9 +168,14 @@ def runbook_detail(request: HttpRequest, slug: str) -> dict[str, Any]:
 
 
 @router.post("/runbooks", auth=auth.write, summary="Create a runbook", response={201: dict})
-def create_runbook(request: HttpRequest, payload: RunbookIn) -> tuple[int, dict[str, Any]]:
+def create_runbook(request: HttpRequest, payload: RunbookIn) -> Reply:
     given = payload.model_dump(exclude_unset=True)
-    start = {"owner": request.user.pk, "category": "service", "review_cadence": "monthly"}
+    start = {
+        "owner": request.user.pk,
+        "category": "service",
+        "severity": "P2",
+        "review_cadence": "monthly",
+    }
     form = RunbookForm(_form_data(given, start))
     if not form.is_valid():
         raise form_refused("The runbook", form)
@@ -188,7 +194,7 @@ def create_runbook(request: HttpRequest, payload: RunbookIn) -> tuple[int, dict[
         )
     except RenderTooComplex as refusal:
         raise ApiError(400, f"The runbook was not saved. {refusal}") from refusal
-    return 201, runbook_json(get_runbook(runbook.slug), body=True)
+    return Reply(201, runbook_json(get_runbook(runbook.slug), body=True))
 
 
 def _current_form_values(runbook: Runbook) -> dict[str, Any]:
