@@ -6,29 +6,51 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0002_watches_and_watch_news'),
-        ('runbooks', '0009_import_provenance_and_case_insensitive_slugs'),
+        ("notifications", "0002_watches_and_watch_news"),
+        ("runbooks", "0009_import_provenance_and_case_insensitive_slugs"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='watchnews',
-            name='kind',
-            field=models.CharField(choices=[('changed', 'Changed'), ('reviewed', 'Reviewed'), ('overdue', 'Review overdue')], max_length=10),
+            model_name="watchnews",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("changed", "Changed"),
+                    ("reviewed", "Reviewed"),
+                    ("overdue", "Review overdue"),
+                ],
+                max_length=10,
+            ),
         ),
         migrations.CreateModel(
-            name='OverdueNotice',
+            name="OverdueNotice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('runbook', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='runbooks.runbook')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "runbook",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="runbooks.runbook",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['day'], name='notificatio_day_d4b9d5_idx')],
-                'constraints': [models.UniqueConstraint(fields=('runbook', 'day'), name='one_overdue_notice_per_day')],
+                "indexes": [models.Index(fields=["day"], name="notificatio_day_d4b9d5_idx")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("runbook", "day"), name="one_overdue_notice_per_day"
+                    )
+                ],
             },
         ),
     ]

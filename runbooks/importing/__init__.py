@@ -247,7 +247,9 @@ def import_directory(
     return report
 
 
-def _import_contacts(root: Path, results: dict[str, FileResult], *, dry_run: bool, author: Any) -> None:
+def _import_contacts(
+    root: Path, results: dict[str, FileResult], *, dry_run: bool, author: Any
+) -> None:
     """The export's contacts.yml, if there is one: contacts of services and teams."""
     from contacts import portable
 
@@ -262,4 +264,6 @@ def _import_contacts(root: Path, results: dict[str, FileResult], *, dry_run: boo
         results[rel] = FileResult(rel, FAILED, reason=str(exc))
         return
     status = UPDATED if changed else UNCHANGED
-    results[rel] = FileResult(rel, status, reason=f"contacts of {len(entries)} service(s) and team(s)")
+    results[rel] = FileResult(
+        rel, status, reason=f"contacts of {len(entries)} service(s) and team(s)"
+    )

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('search', '0003_search_head_and_uses'),
+        ("search", "0003_search_head_and_uses"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='apitoken',
-            name='scope',
-            field=models.CharField(choices=[('read', 'Read'), ('write', 'Read and write')], default='read', max_length=10),
+            model_name="apitoken",
+            name="scope",
+            field=models.CharField(
+                choices=[("read", "Read"), ("write", "Read and write")],
+                default="read",
+                max_length=10,
+            ),
         ),
     ]
