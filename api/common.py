@@ -13,15 +13,21 @@ from .auth import ApiError
 def form_refused(what: str, form: forms.BaseForm) -> ApiError:
     """The form's own messages, the same a person sees in the browser, as a 400."""
     errors = form.errors.get_json_data()
-    details = "; ".join(
+    details = " ".join(
         (f"{name}: " if name != "__all__" else "") + " ".join(e["message"] for e in messages)
         for name, messages in errors.items()
     )
     return ApiError(400, f"{what} was not saved. {details}".strip(), fields=errors)
 
 
+def plain(value: str, limit: int = 200) -> str:
+    # PostgreSQL refuses NUL in text parameters; no name or slug contains one.
+    return value.replace("\x00", "").strip()[:limit]
+
+
 def user_pk(username: str | None, *, field: str) -> int | None:
-    if username is None or username == "":
+    username = plain(username or "", 150)
+    if not username:
         return None
     User = get_user_model()
     pk = (

@@ -25,7 +25,7 @@ from search.forms import SearchForm
 
 from . import auth
 from .auth import ApiError
-from .common import form_refused, iso, user_pk, username
+from .common import form_refused, iso, plain, user_pk, username
 
 router = Router(tags=["incidents"])
 drills = Router(tags=["drills"])
@@ -138,11 +138,11 @@ def get_incident(number: str) -> Incident:
     incident = (
         Incident.objects.select_related("commander")
         .prefetch_related("services")
-        .filter(number=number[:20].upper())
+        .filter(number=plain(number, 20).upper())
         .first()
     )
     if incident is None:
-        raise ApiError(404, f"There is no incident {number[:20]}.")
+        raise ApiError(404, f"There is no incident {plain(number, 20)}.")
     return incident
 
 
@@ -175,7 +175,11 @@ def incident_detail(request: HttpRequest, number: str) -> dict[str, Any]:
 def declare_incident(request: HttpRequest, payload: IncidentIn) -> Reply:
     service_ids = []
     for name in payload.services:
-        found = Service.objects.filter(name__iexact=name).values_list("pk", flat=True).first()
+        found = (
+            Service.objects.filter(name__iexact=plain(name, 100))
+            .values_list("pk", flat=True)
+            .first()
+        )
         if found is None:
             raise ApiError(400, f"services: there is no service named “{name}”.")
         service_ids.append(found)
@@ -246,7 +250,7 @@ def add_note(request: HttpRequest, number: str, payload: NoteIn) -> Reply:
 )
 def attach_runbook(request: HttpRequest, number: str, payload: AttachIn) -> Reply:
     incident = get_incident(number)
-    wanted = payload.runbook.strip()[:200]
+    wanted = plain(payload.runbook)
     runbook = Runbook.objects.filter(slug=wanted).first()
     if runbook is None:
         raise ApiError(404, f"There is no runbook with the slug “{wanted}”.")
@@ -269,11 +273,11 @@ def record_step(request: HttpRequest, number: str, slug: str, payload: StepIn) -
     incident = get_incident(number)
     attachment = (
         IncidentRunbook.objects.select_related("runbook", "revision", "incident")
-        .filter(incident=incident, runbook__slug=slug[:200])
+        .filter(incident=incident, runbook__slug=plain(slug))
         .first()
     )
     if attachment is None:
-        raise ApiError(404, f"{incident.number} has no runbook “{slug[:200]}” attached.")
+        raise ApiError(404, f"{incident.number} has no runbook “{plain(slug)}” attached.")
     form = StepForm({"step": str(payload.step), "state": payload.state, "note": payload.note})
     if not form.is_valid():
         raise form_refused("The step", form)
@@ -314,9 +318,11 @@ def list_drills(request: HttpRequest, page: Query[Page]) -> dict[str, Any]:
 
 @drills.get("/drills/{number}", auth=auth.read, summary="One drill")
 def drill_detail(request: HttpRequest, number: str) -> dict[str, Any]:
-    drill = Drill.objects.select_related("recorded_by").filter(number=number[:20].upper()).first()
+    drill = (
+        Drill.objects.select_related("recorded_by").filter(number=plain(number, 20).upper()).first()
+    )
     if drill is None:
-        raise ApiError(404, f"There is no drill {number[:20]}.")
+        raise ApiError(404, f"There is no drill {plain(number, 20)}.")
     return drill_json(drill)
 
 

@@ -17,7 +17,7 @@ from runbooks.models import DETAIL_FIELDS, Runbook, Team
 
 from . import auth
 from .auth import ApiError
-from .common import form_refused, iso, user_pk, username
+from .common import form_refused, iso, plain, user_pk, username
 
 router = Router(tags=["runbooks"])
 
@@ -104,9 +104,10 @@ def runbook_json(runbook: Runbook, *, body: bool = False) -> dict[str, Any]:
 
 
 def get_runbook(slug: str) -> Runbook:
-    runbook = _with_labels(Runbook.objects.filter(slug=slug[:200])).first()
+    slug = plain(slug)
+    runbook = _with_labels(Runbook.objects.filter(slug=slug)).first()
     if runbook is None:
-        raise ApiError(404, f"There is no runbook with the slug “{slug[:200]}”.")
+        raise ApiError(404, f"There is no runbook with the slug “{slug}”.")
     return runbook
 
 
@@ -119,7 +120,7 @@ def _form_data(payload: dict[str, Any], start: dict[str, Any]) -> dict[str, Any]
     if "owner" in payload:
         data["owner"] = user_pk(payload["owner"], field="owner") or ""
     if "team" in payload:
-        team = payload["team"]
+        team = plain(payload["team"] or "")
         if team:
             found = Team.objects.filter(slug=team).values_list("pk", flat=True).first()
             if found is None:
@@ -151,11 +152,11 @@ def _form_data(payload: dict[str, Any], start: dict[str, Any]) -> dict[str, Any]
 def list_runbooks(request: HttpRequest, filters: Query[RunbookFilters]) -> dict[str, Any]:
     queryset = Runbook.objects.all() if filters.archived else Runbook.objects.active()
     if filters.kind:
-        queryset = queryset.filter(kind=filters.kind)
+        queryset = queryset.filter(kind=plain(filters.kind))
     if filters.service:
-        queryset = queryset.filter(services__name__iexact=filters.service)
+        queryset = queryset.filter(services__name__iexact=plain(filters.service))
     if filters.tag:
-        queryset = queryset.filter(tags__name__iexact=filters.tag)
+        queryset = queryset.filter(tags__name__iexact=plain(filters.tag))
     queryset = queryset.order_by("title", "pk").distinct()
     total = queryset.count()
     page = _with_labels(queryset)[filters.offset : filters.offset + filters.limit]

@@ -162,3 +162,19 @@ def test_create_api_token_takes_a_write_scope(editor, capsys):
 def test_create_api_token_defaults_to_read(editor, capsys):
     call_command("create_api_token", editor.username)
     assert ApiToken.objects.get().scope == "read"
+
+
+def test_nul_in_incident_number_or_service_is_4xx(writer, editor):
+    assert writer.get("/api/v1/incidents/INC%00").status_code == 404
+    response = writer.post("/api/v1/incidents", {"title": "x", "services": ["a\x00"]})
+    assert response.status_code == 400
+
+
+def test_huge_step_number_is_refused(writer, editor, runbook):
+    incident = Incident.open_incident(by=editor, title="x")
+    writer.post(f"/api/v1/incidents/{incident.number}/runbooks", {"runbook": runbook.slug})
+    response = writer.post(
+        f"/api/v1/incidents/{incident.number}/runbooks/{runbook.slug}/steps",
+        {"step": 10**30, "state": "done"},
+    )
+    assert 400 <= response.status_code < 500

@@ -131,3 +131,23 @@ def test_unarchive_restores(writer, runbook):
     response = writer.post(f"/api/v1/runbooks/{runbook.slug}/unarchive")
     assert response.status_code == 200
     assert response.json()["archived_at"] is None
+
+
+def test_nul_in_slug_or_filter_is_a_clean_404_or_empty_list(reader, db):
+    assert reader.get("/api/v1/runbooks/bad%00slug").status_code == 404
+    response = reader.get("/api/v1/runbooks", {"service": "a\x00b", "tag": "\x00"})
+    assert response.status_code == 200 and response.json()["count"] == 0
+
+
+def test_json_array_body_is_400(writer, db):
+    response = writer.post("/api/v1/runbooks", raw="[]")
+    assert response.status_code == 400
+    assert "was not saved" in response.json()["error"]
+
+
+def test_nul_in_title_is_refused_by_the_form(writer, db):
+    response = writer.post(
+        "/api/v1/runbooks", {"title": "a\x00b", "kind": "incident", "body": BODY}
+    )
+    assert response.status_code == 400
+    assert not Runbook.objects.exists()
