@@ -73,6 +73,20 @@ class DrillIn(Schema):
     findings: str = ""
 
 
+class SearchParams(Schema):
+    """Documented here; the search page's own form checks them."""
+
+    q: str = Field("", description='Words, "phrases", or, -not.')
+    kind: str = ""
+    category: str = ""
+    severity: str = ""
+    team: str = Field("", description="Team slug.")
+    service: str = Field("", description="Service name.")
+    tag: str = ""
+    review: str = Field("", description="Review state.")
+    limit: str = Field("", description="How many results (up to the search page's maximum).")
+
+
 class IncidentFilters(Schema):
     status: str | None = None
     open: bool | None = None
@@ -361,7 +375,7 @@ def record_drill(request: HttpRequest, payload: DrillIn) -> Reply:
     description="The same query and filters as the search page (q, kind, service, team, …); "
     "the answer has the shape of GET /api/search/.",
 )
-def search_runbooks(request: HttpRequest) -> dict[str, Any]:
+def search_runbooks(request: HttpRequest, params: Query[SearchParams]) -> dict[str, Any]:
     form = SearchForm(request.GET)
     if not form.is_valid():
         raise ApiError(400, "Invalid parameters.", fields=form.errors.get_json_data())

@@ -178,3 +178,13 @@ def test_huge_step_number_is_refused(writer, editor, runbook):
         {"step": 10**30, "state": "done"},
     )
     assert 400 <= response.status_code < 500
+
+
+def test_incident_list_queries_do_not_grow_with_the_page(
+    reader, editor, django_assert_max_num_queries
+):
+    for n in range(8):
+        Incident.open_incident(by=editor, title=f"Incident {n}")
+    with django_assert_max_num_queries(10):
+        response = reader.get("/api/v1/incidents")
+    assert response.json()["count"] == 8

@@ -151,3 +151,15 @@ def test_nul_in_title_is_refused_by_the_form(writer, db):
     )
     assert response.status_code == 400
     assert not Runbook.objects.exists()
+
+
+def test_runbook_list_queries_do_not_grow_with_the_page(
+    reader, make_runbook, django_assert_max_num_queries
+):
+    for n in range(8):
+        make_runbook(
+            title=f"Runbook {n}", services=[f"svc-{n}"], tags=["db"], alert_names=[f"Alert{n}"]
+        )
+    with django_assert_max_num_queries(12):
+        response = reader.get("/api/v1/runbooks")
+    assert response.json()["count"] == 8
