@@ -39,7 +39,7 @@ browser-deps:
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy fixit_runbooks runbooks search incidents reviews alerting notifications contacts bench
+	$(BIN)/mypy fixit_runbooks runbooks search incidents reviews alerting notifications contacts changes api bench
 
 # The whole suite on PostgreSQL + Redis, then on the embedded default (SQLite + filesystem broker).
 test: install browser-deps lint test-postgres test-sqlite

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django.utils.html import escape
@@ -59,12 +59,24 @@ def placeholders_in(html: str) -> list[str]:
     return sorted(names)
 
 
-def fill_commands(html: str, labels: Mapping[str, str]) -> SafeString:
+def _placeholder_html(labels: Mapping[str, str]) -> Callable[[re.Match[str]], str]:
     def placeholder(match: re.Match[str]) -> str:
         name = match.group(1)
         if name in labels:
             return f'<mark class="alert-value" title="From the alert label {name}">{escape(labels[name])}</mark>'
         return f'<mark class="alert-missing" title="No alert label {name}">{match.group(0)}</mark>'
+
+    return placeholder
+
+
+def fill_text(text: str, labels: Mapping[str, str]) -> SafeString:
+    """A plain-text command (a checklist step's) as escaped HTML with its placeholders filled."""
+    # Escaping leaves "{{ name }}" as it is, so placeholders are found in the escaped text.
+    return mark_safe(PLACEHOLDER.sub(_placeholder_html(labels), str(escape(text))))  # noqa: S308
+
+
+def fill_commands(html: str, labels: Mapping[str, str]) -> SafeString:
+    placeholder = _placeholder_html(labels)
 
     def code(match: re.Match[str]) -> str:
         return match.group(1) + PLACEHOLDER.sub(placeholder, match.group(2)) + match.group(3)

@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "notifications",
     "contacts",
     "changes",
+    "ninja",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -188,6 +190,9 @@ PREVIEWS_PER_MINUTE = env_int("PREVIEWS_PER_MINUTE", 120, minimum=1)
 SAVES_PER_MINUTE = env_int("SAVES_PER_MINUTE", 20, minimum=1)
 # API tokens: wrong tokens per address per 15 minutes before the address is refused.
 API_TOKEN_FAILURES_ALLOWED = env_int("API_TOKEN_FAILURES_ALLOWED", 20, minimum=1)
+# Requests one /api/v1/ token may make per window (seconds), on every web node together.
+API_RATE_LIMIT = env_int("API_RATE_LIMIT", 300, minimum=1)
+API_RATE_WINDOW = env_int("API_RATE_WINDOW", 60, minimum=1)
 # Seconds one markdown render may take before the body is refused as too complex.
 RENDER_TIME_LIMIT = env_float("RENDER_TIME_LIMIT", 1.5, minimum=0.1)
 

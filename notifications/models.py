@@ -36,6 +36,7 @@ class Event(models.TextChoices):
     RESOLVED = "incident.resolved", "Incident resolved"
     REVIEW_COMPLETED = "incident.review_completed", "Post-incident review done"
     RUNBOOK_CHANGED = "runbook.changed", "Runbook changed"
+    REVIEW_OVERDUE = "runbook.review_overdue", "Runbook review overdue"
     TEST = "channel.test", "Test message"
 
 
@@ -162,6 +163,7 @@ class Watch(models.Model):
 class WatchNewsKind(models.TextChoices):
     CHANGED = "changed", "Changed"
     REVIEWED = "reviewed", "Reviewed"
+    OVERDUE = "overdue", "Review overdue"
 
 
 class WatchNews(models.Model):
@@ -182,3 +184,24 @@ class WatchNews(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.runbook_id} for {self.user_id}"
+
+
+class OverdueNotice(models.Model):
+    """The daily review scan told watchers and channels that this runbook's review is overdue.
+
+    Inserted before anything is sent, so a second scan the same day (a retry,
+    a second worker) finds the row and stays quiet: one notice per runbook per day.
+    """
+
+    runbook = models.ForeignKey("runbooks.Runbook", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["runbook", "day"], name="one_overdue_notice_per_day")
+        ]
+        indexes = [models.Index(fields=["day"])]
+
+    def __str__(self) -> str:
+        return f"review of {self.runbook_id} overdue on {self.day}"

@@ -81,7 +81,7 @@ def record_revision(revision_id: int, runbook_id: int) -> int:
     summary = f"Version {revision.version} by {author}: {revision.change_summary or 'no summary'}"[
         :500
     ]
-    return _add(users, revision.runbook, WatchNewsKind.CHANGED, summary, diff)
+    return add_news(users, revision.runbook, WatchNewsKind.CHANGED, summary, diff)
 
 
 def record_review(runbook_id: int, summary: str, reviewer: str) -> int:
@@ -89,10 +89,10 @@ def record_review(runbook_id: int, summary: str, reviewer: str) -> int:
     runbook = Runbook.objects.filter(pk=runbook_id).first() if users else None
     if runbook is None:
         return 0
-    return _add(users, runbook, WatchNewsKind.REVIEWED, f"{summary} (by {reviewer})"[:500], "")
+    return add_news(users, runbook, WatchNewsKind.REVIEWED, f"{summary} (by {reviewer})"[:500], "")
 
 
-def _add(users: list[int], runbook: Runbook, kind: str, summary: str, diff: str) -> int:
+def add_news(users: list[int], runbook: Runbook, kind: str, summary: str, diff: str) -> int:
     WatchNews.objects.bulk_create(
         [
             WatchNews(user_id=u, runbook=runbook, kind=kind, summary=summary, diff=diff)

@@ -536,6 +536,11 @@ def send_review_reminders(
     _drop_unneeded(claims.values())
     with contextlib.suppress(*SEND_ERRORS):
         connection.close()
+    if not retry_only:
+        # Watchers and team channels hear once a day per overdue runbook.
+        from notifications.overdue import announce_overdue
+
+        announce_overdue(now, day)
     log.info("review reminders %s", report.summary())
     return report
 

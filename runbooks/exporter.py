@@ -177,6 +177,12 @@ def markdown_files(queryset: QuerySet[Runbook] | None = None) -> Iterator[tuple[
     for runbook in runbooks:
         yield file_name(runbook.slug), runbook_markdown(runbook, histories[runbook.pk], slugs)
     yield "README.md", readme(runbooks)
+    # Contacts belong to services and teams, so they travel beside the runbooks.
+    from contacts import portable
+
+    contacts = portable.export_text()
+    if contacts is not None:
+        yield portable.FILE_NAME, contacts
 
 
 def html_files(queryset: QuerySet[Runbook] | None = None) -> Iterator[tuple[str, str]]:

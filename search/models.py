@@ -106,6 +106,11 @@ class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
         )
 
 
+class TokenScope(models.TextChoices):
+    READ = "read", "Read"
+    WRITE = "write", "Read and write"
+
+
 class ApiToken(models.Model):
     """A bearer token for chat-ops and alert tooling; only its hash is stored."""
 
@@ -117,6 +122,8 @@ class ApiToken(models.Model):
     key_prefix = models.CharField(
         max_length=12, editable=False, help_text="First characters, to recognise it."
     )
+    # What the token may do through /api/v1/; the user's role still applies on top.
+    scope = models.CharField(max_length=10, choices=TokenScope.choices, default=TokenScope.READ)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -134,13 +141,16 @@ class ApiToken(models.Model):
         return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
     @classmethod
-    def issue(cls, user: Any, name: str) -> tuple[ApiToken, str]:
+    def issue(cls, user: Any, name: str, scope: str = TokenScope.READ) -> tuple[ApiToken, str]:
         """Create a token; the raw value is returned once and never stored."""
         raw = cls.new_raw()
         token = cls.objects.create(
-            user=user, name=name[:100], key_hash=hash_token(raw), key_prefix=raw[:12]
+            user=user, name=name[:100], key_hash=hash_token(raw), key_prefix=raw[:12], scope=scope
         )
         return token, raw
+
+    def allows(self, scope: str) -> bool:
+        return scope == TokenScope.READ or self.scope == TokenScope.WRITE
 
     def touch(self) -> None:
         now = timezone.now()

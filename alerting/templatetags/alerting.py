@@ -6,12 +6,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import template
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from incidents.models import Incident
+from incidents.models import Incident, IncidentRunbook
 from runbooks.models import AlertName
 
-from ..fill import AlertLabels, fill_commands, placeholders_in
+from ..fill import AlertLabels, fill_commands, fill_text, placeholders_in
 from ..models import AlertGroup, IncidentAlert
 
 register = template.Library()
@@ -31,6 +32,29 @@ def filled_from(html: str, labels: AlertLabels) -> SafeString:
     if not labels:
         return mark_safe(html)  # noqa: S308 -- stored sanitised revision HTML
     return fill_commands(html, labels.values)
+
+
+@register.filter
+def filled_command(command: str, labels: AlertLabels | None) -> SafeString:
+    """A checklist step's command, escaped, with the incident's alert labels filled in."""
+    if not labels:
+        return escape(command)
+    return fill_text(command, labels.values)
+
+
+@register.simple_tag
+def attachment_alert_labels(attachment: IncidentRunbook) -> AlertLabels:
+    """The labels of the alert that brought this runbook into the incident (none if it came by hand)."""
+    alerts = list(IncidentAlert.objects.filter(incident_id=attachment.incident_id))
+    if not alerts:
+        return AlertLabels()
+    names = list(
+        AlertName.objects.filter(
+            runbook_id=attachment.runbook_id, name_lower__in={a.alertname.lower() for a in alerts}
+        ).values_list("name_lower", flat=True)
+    )
+    source = _label_source(alerts, names)
+    return AlertLabels.from_pairs(source.labels.items()) if source is not None else AlertLabels()
 
 
 @register.inclusion_tag("alerting/_alert_values.html")

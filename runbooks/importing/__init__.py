@@ -242,5 +242,28 @@ def import_directory(
         for slug, wanted in related:
             set_related(slug, wanted, author=author)
 
+    _import_contacts(root, results, dry_run=dry_run, author=author)
     report.results = [results[rel] for rel in sorted(results)]
     return report
+
+
+def _import_contacts(
+    root: Path, results: dict[str, FileResult], *, dry_run: bool, author: Any
+) -> None:
+    """The export's contacts.yml, if there is one: contacts of services and teams."""
+    from contacts import portable
+
+    file = root / portable.FILE_NAME
+    if not file.is_file() or file.is_symlink():
+        return
+    rel = portable.FILE_NAME
+    try:
+        entries = portable.parse(read(file, root))
+        changed = portable.import_entries(entries, by=author, dry_run=dry_run)
+    except (FileProblem, portable.ContactsFileProblem) as exc:
+        results[rel] = FileResult(rel, FAILED, reason=str(exc))
+        return
+    status = UPDATED if changed else UNCHANGED
+    results[rel] = FileResult(
+        rel, status, reason=f"contacts of {len(entries)} service(s) and team(s)"
+    )

@@ -130,3 +130,48 @@ def test_alert_choice_page_carries_the_labels_to_each_runbook(
     html = viewer_client.get("/alerts/KubePodCrashLooping/?namespace=shop").content.decode()
 
     assert f'href="{other.get_absolute_url()}?namespace=shop"' in html
+
+
+def test_incident_checklist_fills_commands_from_the_alert(
+    token: str, viewer_client: Client, crashloop_runbook: Any
+) -> None:
+    answer = Client().post(
+        "/hooks/alertmanager/",
+        data=alertmanager_body(),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    number = answer.json()["incidents"][0]["number"]
+
+    html = viewer_client.get(
+        f"/incidents/{number}/runbooks/{crashloop_runbook.slug}/"
+    ).content.decode()
+
+    assert "kubectl -n <mark" in html and ">shop</mark> describe pod <mark" in html
+    assert "Opened from an alert." in html
+
+
+def test_checklist_of_a_hand_declared_incident_keeps_placeholders(
+    editor: Any, viewer_client: Client, crashloop_runbook: Any
+) -> None:
+    from incidents.models import Incident
+
+    incident = Incident.open_incident(by=editor, title="By hand")
+    incident.attach_runbook(crashloop_runbook, by=editor)
+
+    html = viewer_client.get(
+        f"/incidents/{incident.number}/runbooks/{crashloop_runbook.slug}/"
+    ).content.decode()
+
+    assert "kubectl -n {{namespace}} describe pod {{ pod }}" in html
+    assert "Opened from an alert." not in html
+
+
+def test_label_values_in_checklist_commands_are_escaped() -> None:
+    from alerting.fill import fill_text
+
+    html = fill_text("echo {{pod}} <b>", {"pod": "<script>x</script>"})
+
+    assert (
+        "&lt;script&gt;x&lt;/script&gt;" in html and "&lt;b&gt;" in html and "<script>" not in html
+    )

@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from runbooks.models import AuditEvent
 from runbooks.roles import VIEWER, has_role
-from search.models import ApiToken
+from search.models import ApiToken, TokenScope
 
 
 class Command(BaseCommand):
@@ -12,6 +12,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--name", default="command line", help="What the token is for.")
+        parser.add_argument(
+            "--scope",
+            choices=TokenScope.values,
+            default=TokenScope.READ,
+            help="read (the default) or write: what the token may do through /api/v1/.",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         User = get_user_model()
@@ -21,8 +27,11 @@ class Command(BaseCommand):
             raise CommandError(f"No user named {options['username']!r}.") from exc
         if not has_role(user, VIEWER):
             raise CommandError(f"{user} has no role; give them at least the viewer role first.")
-        token, raw = ApiToken.issue(user, str(options["name"]))
+        token, raw = ApiToken.issue(user, str(options["name"]), scope=str(options["scope"]))
         AuditEvent.record(
-            None, "api_token.created", token, {"user": user.get_username(), "name": token.name}
+            None,
+            "api_token.created",
+            token,
+            {"user": user.get_username(), "name": token.name, "scope": token.scope},
         )
         self.stdout.write(raw)
