@@ -10,6 +10,7 @@ from ninja import Query, Router, Schema
 from ninja import Status as Reply
 from pydantic import Field
 
+from changes import proposals
 from runbooks import archiving, services
 from runbooks.forms import RunbookForm
 from runbooks.markdown import RenderTooComplex
@@ -244,6 +245,8 @@ def edit_runbook(request: HttpRequest, slug: str, payload: RunbookIn) -> dict[st
     if not form.is_valid():
         raise form_refused("The runbook", form)
     try:
+        if proposals.edits_are_proposals(runbook):
+            return _save_or_propose(request, runbook, form.edit_request())
         result = services.save_edit(runbook, by=request.user, request=form.edit_request())
     except services.EditRefused as refusal:
         current = refusal.runbook.current_revision
@@ -265,6 +268,27 @@ def edit_runbook(request: HttpRequest, slug: str, payload: RunbookIn) -> dict[st
     data["saved_revision"] = result.revision.number if result.revision else None
     data["merged_with"] = result.merged_with.number if result.merged_with else None
     data["unresolved_conflicts"] = result.unresolved_conflicts
+    return data
+
+
+def _save_or_propose(
+    request: HttpRequest, runbook: Runbook, edit: services.EditRequest
+) -> dict[str, Any]:
+    """Under change control, as in the editor: details apply now, new text waits for approval."""
+    try:
+        outcome = proposals.save_or_propose(runbook, by=request.user, edit=edit)
+    except proposals.ProposalRefused as refusal:
+        raise ApiError(refusal.status, str(refusal)) from refusal
+    data = runbook_json(get_runbook(outcome.details.runbook.slug), body=True)
+    data["saved_revision"] = None
+    data["proposal"] = (
+        {
+            "id": outcome.proposal.pk,
+            "url": request.build_absolute_uri(outcome.proposal.get_absolute_url()),
+        }
+        if outcome.proposal
+        else None
+    )
     return data
 
 

@@ -8,7 +8,7 @@ revision, its document-history row and the audit event.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from notifications.models import Event
 from notifications.services import queue_event
-from runbooks import merge
+from runbooks import merge, services
 from runbooks.models import AuditEvent, HistoryEntry, HistoryTrigger, Revision, Runbook
 from runbooks.roles import ADMIN, REVIEWER, has_role
 
@@ -91,6 +91,48 @@ def _clean_summary(summary: str) -> str:
     if not summary:
         raise ProposalRefused("Say in a few words what the change does.", status=400)
     return summary[:300]
+
+
+@dataclass(frozen=True)
+class ProposedEdit:
+    """What an edit under change control did: the details saved, and the proposal its text became."""
+
+    details: services.EditResult
+    proposal: Proposal | None
+
+
+def edits_are_proposals(runbook: Runbook | None) -> bool:
+    return (
+        runbook is not None
+        and runbook.current_revision_id is not None
+        and requires_proposal(runbook)
+    )
+
+
+def save_or_propose(runbook: Runbook, *, by: Any, edit: services.EditRequest) -> ProposedEdit:
+    """An edit under change control: details and labels apply at once, new text becomes a proposal.
+
+    The browser editor and the API both save through here, so neither can publish
+    text that needs a second pair of eyes. Raises services.EditRefused when the
+    details conflict, as a plain save does, and ProposalRefused for a bad base.
+    """
+    current = runbook.current_revision
+    assert current is not None
+    base = edit.base_revision or current.number
+    details = services.save_edit(
+        runbook, by=by, request=replace(edit, body=current.body, base_revision=current.number)
+    )
+    if edit.body == current.body:
+        return ProposedEdit(details, None)
+    proposal = open_proposal(
+        runbook,
+        by=by,
+        body=edit.body,
+        base_revision=base,
+        summary=edit.change_summary or "Proposed edit",
+        major=edit.major,
+    )
+    return ProposedEdit(details, proposal)
 
 
 def open_proposal(

@@ -1,5 +1,3 @@
-from dataclasses import replace
-
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -247,32 +245,19 @@ def propose_edit(
 
     Raises services.EditRefused when the details conflict, as a plain save does.
     """
-    current = runbook.current_revision
-    assert current is not None
-    base = edit.base_revision or current.number
-    details = services.save_edit(
-        runbook,
-        by=request.user,
-        request=replace(edit, body=current.body, base_revision=current.number),
-    )
-    if details.details["changes"] or details.details["labels"]:
-        messages.success(request, "Details saved.")
-    if edit.body == current.body:
-        if not (details.details["changes"] or details.details["labels"]):
-            messages.info(request, "Nothing changed.")
-        return redirect(runbook)
     try:
-        proposal = proposals.open_proposal(
-            runbook,
-            by=request.user,
-            body=edit.body,
-            base_revision=base,
-            summary=edit.change_summary or "Proposed edit",
-            major=edit.major,
-        )
+        outcome = proposals.save_or_propose(runbook, by=request.user, edit=edit)
     except proposals.ProposalRefused as refusal:
         messages.error(request, str(refusal))
         return redirect(runbook)
+    changed = outcome.details.details["changes"] or outcome.details.details["labels"]
+    if changed:
+        messages.success(request, "Details saved.")
+    if outcome.proposal is None:
+        if not changed:
+            messages.info(request, "Nothing changed.")
+        return redirect(runbook)
+    proposal = outcome.proposal
     messages.success(
         request, "Your edit is a proposal now: it publishes once someone else approves it."
     )

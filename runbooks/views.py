@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changes import drafts
-from changes.templatetags.proposals import edits_are_proposals
+from changes.proposals import edits_are_proposals
 from changes.views import propose_edit, propose_restore
 
 from . import diffs, services, shapes

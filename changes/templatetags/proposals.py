@@ -16,10 +16,6 @@ def open_proposals(runbook: Any) -> dict[str, Any]:
 
 @register.simple_tag
 def edits_are_proposals(runbook: Any) -> bool:
-    from changes.proposals import requires_proposal
+    from changes import proposals
 
-    return (
-        runbook is not None
-        and runbook.current_revision_id is not None
-        and requires_proposal(runbook)
-    )
+    return proposals.edits_are_proposals(runbook)

@@ -163,3 +163,23 @@ def test_runbook_list_queries_do_not_grow_with_the_page(
     with django_assert_max_num_queries(12):
         response = reader.get("/api/v1/runbooks")
     assert response.json()["count"] == 8
+
+
+def test_edit_under_change_control_becomes_a_proposal_and_publishes_nothing(
+    writer, runbook, settings
+):
+    from changes.models import Proposal
+
+    settings.CHANGE_CONTROL_DEFAULT = "propose"
+    body = runbook.current_revision.body + "\nProposed step.\n"
+    response = writer.patch(
+        f"/api/v1/runbooks/{runbook.slug}",
+        {"body": body, "base_revision": 1, "severity": "P0", "change_summary": "Add a step"},
+    )
+    assert response.status_code == 200, response.content
+    proposal = Proposal.objects.get(runbook=runbook)
+    assert response.json()["proposal"]["id"] == proposal.pk
+    assert proposal.body == body
+    runbook.refresh_from_db()
+    assert runbook.current_revision.number == 1
+    assert runbook.severity == "P0"
