@@ -34,9 +34,14 @@ def _rows(kind: str, owner: Service | Team) -> tuple[object, object]:
 
 @role_required(VIEWER)
 def index(request: HttpRequest) -> HttpResponse:
+    # A name, or part of one: "checkout" finds checkout-api and the Checkout team.
+    query = " ".join(request.GET.get("q", "").split())[:100]
     services = Service.objects.annotate(n=Count("contacts", distinct=True)).order_by("name")
     teams = Team.objects.annotate(n=Count("contacts", distinct=True)).order_by("name")
-    return render(request, "contacts/index.html", {"services": services, "teams": teams})
+    if query:
+        services = services.filter(name__icontains=query)
+        teams = teams.filter(name__icontains=query)
+    return render(request, "contacts/index.html", {"services": services, "teams": teams, "query": query})
 
 
 @role_required(VIEWER)

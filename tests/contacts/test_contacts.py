@@ -151,3 +151,20 @@ def test_incident_page_shows_contacts_of_its_services_and_runbook_teams(
     html = viewer_client.get(incident.get_absolute_url()).content.decode()
 
     assert "Payments lead" in html
+
+
+@pytest.mark.django_db
+def test_contacts_are_found_by_part_of_a_service_name(viewer_client: Client) -> None:
+    Service.objects.create(name="checkout-api")
+    Service.objects.create(name="search-indexer")
+    response = viewer_client.get("/contacts/", {"q": "checkout"})
+    assert response.status_code == 200
+    assert b"checkout-api" in response.content
+    assert b"search-indexer" not in response.content
+
+
+@pytest.mark.django_db
+def test_a_contact_search_with_no_match_says_so(viewer_client: Client) -> None:
+    Service.objects.create(name="checkout-api")
+    response = viewer_client.get("/contacts/", {"q": "payroll"})
+    assert "No service matches “payroll”".encode() in response.content
