@@ -63,10 +63,11 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
     runbook = get_object_or_404(
         Runbook.objects.visible_to(request.user)
         .select_related("owner", "team", "current_revision", "current_revision__author", "last_reviewed_by")
-        .with_page_stamp(),
+        .with_page_stamp()
+        .with_watched_by(request.user),
         slug=slug,
     )
-    # The lazy querysets below run only when the cached body/history/metadata fragment is cold.
+    # The lazy querysets below run only when the cached page fragment is cold.
     context = {
         "runbook": runbook,
         "revision": runbook.current_revision,
