@@ -156,7 +156,9 @@ SHARED_CACHE = bool(CACHE_URL)
 # With a shared cache, a page view reads its session from Redis, not the database
 # (written through to the database, so a cache flush logs nobody out).
 SESSION_ENGINE = (
-    "django.contrib.sessions.backends.cached_db" if SHARED_CACHE else "django.contrib.sessions.backends.db"
+    "django.contrib.sessions.backends.cached_db"
+    if SHARED_CACHE
+    else "django.contrib.sessions.backends.db"
 )
 
 # Reverse proxy: how many proxies in front of the app append to X-Forwarded-For.

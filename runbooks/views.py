@@ -8,6 +8,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from contacts.models import CACHE_VERSION_KEY as CONTACTS_VERSION_KEY
+
 from . import diffs, services, shapes
 from .forms import MAX_BODY_CHARS, IndexFilterForm, NewRunbookKindForm, RunbookForm
 from .markdown import RenderTooComplex
@@ -72,6 +74,8 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
         "runbook": runbook,
         "revision": runbook.current_revision,
         "page_cache_key": runbook.page_cache_key(),
+        # Cached pages hold the contacts panel: a contacts change must show on the next view.
+        "fragment_versions": [CONTACTS_VERSION_KEY],
         "history": runbook.history.select_related("reviewer_user", "created_by"),
         "related": runbook.related.only("slug", "title", "severity"),
         "alert_names": runbook.alert_names.all(),

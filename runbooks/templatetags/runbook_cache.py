@@ -13,10 +13,16 @@ A cached fragment may still hold per-request parts:
   rendered afresh on every request, with the page's own context (the watch
   button, a panel with its own cache).
 
+`versions=KEYS` names cache entries that other writers bump (the contacts
+version): the fragment is stored with the values they had when it was
+rendered and read together with them in one round trip, so a bump makes the
+next view render afresh without a separate read first.
+
 Stand-in and markers derive from SECRET_KEY: the same on every web node
 sharing the cache, and not something a runbook's text can guess.
 """
 
+import time
 from functools import cache as memoize
 from typing import Any
 
@@ -52,19 +58,36 @@ class PerRequestNode(template.Node):
 
 
 class CachedFragmentNode(template.Node):
-    def __init__(self, nodelist: template.NodeList, parts: list[template.base.FilterExpression]):
-        self.nodelist, self.parts = nodelist, parts
+    def __init__(
+        self,
+        nodelist: template.NodeList,
+        parts: list[template.base.FilterExpression],
+        versions: template.base.FilterExpression | None = None,
+    ):
+        self.nodelist, self.parts, self.versions = nodelist, parts, versions
         self.holes = nodelist.get_nodes_by_type(PerRequestNode)
         for number, hole in enumerate(self.holes):
             hole.marker = _secret_marker(f"hole-{number}")
 
     def render(self, context: Any) -> str:
         key = ":".join(str(part.resolve(context)) for part in self.parts)
-        html = cache.get(key)
-        if html is None:
+        version_keys = list(self.versions.resolve(context)) if self.versions else []
+        found = cache.get_many([key, *version_keys])
+        missing = [name for name in version_keys if found.get(name) is None]
+        if missing:
+            # A missing version starts at a fresh value (as its owner would), never an old one.
+            for name in missing:
+                cache.add(name, time.time_ns(), None)
+            found.update(cache.get_many(missing))
+        # Read before rendering: a bump during the render leaves a mismatch, so the next view renders again.
+        versions = [found.get(name) for name in version_keys]
+        entry = found.get(key)
+        if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == versions:
+            html = entry[1]
+        else:
             with context.push(**{FILLING: True, "csrf_token": csrf_standin()}):
                 html = self.nodelist.render(context)
-            cache.set(key, html, FRAGMENT_TIMEOUT)
+            cache.set(key, (versions, html), FRAGMENT_TIMEOUT)
         for hole in self.holes:
             marker = f"<!--{hole.marker}-->"
             if marker in html:
@@ -76,15 +99,18 @@ class CachedFragmentNode(template.Node):
 
 @register.tag
 def cachedfragment(parser: template.base.Parser, token: template.base.Token) -> CachedFragmentNode:
-    """{% cachedfragment KEY "part" [VARY …] %}: VARY values (e.g. a role flag) join the key."""
+    """{% cachedfragment KEY "part" [VARY …] [versions=KEYS] %}: VARY values (e.g. a role flag) join the key."""
     bits = token.split_contents()
+    versions = None
+    if bits[-1].startswith("versions="):
+        versions = parser.compile_filter(bits.pop()[len("versions=") :])
     if len(bits) < 3:
         raise template.TemplateSyntaxError(
-            'usage: {% cachedfragment KEY "part" [VARY …] %}…{% endcachedfragment %}'
+            'usage: {% cachedfragment KEY "part" [VARY …] [versions=KEYS] %}…{% endcachedfragment %}'
         )
     nodelist = parser.parse(("endcachedfragment",))
     parser.delete_first_token()
-    return CachedFragmentNode(nodelist, [parser.compile_filter(bit) for bit in bits[1:]])
+    return CachedFragmentNode(nodelist, [parser.compile_filter(bit) for bit in bits[1:]], versions)
 
 
 @register.tag
