@@ -35,8 +35,9 @@ def usage_link_changed(
 @receiver([post_save, post_delete], sender=StepProgress)
 def step_progress_changed(sender: type, instance: StepProgress, **kwargs: Any) -> None:
     """The page's "Follow it" panel sums the steps responders recorded."""
-    if instance.attachment_id is not None:
-        owner = IncidentRunbook.objects.filter(pk=instance.attachment_id).values("runbook_id")
-    else:
-        owner = ChecklistRun.objects.filter(pk=instance.run_id).values("runbook_id")
-    Runbook.objects.filter(pk__in=owner).bump_page_version()
+    runbooks = Runbook.objects.filter(
+        pk__in=IncidentRunbook.objects.filter(pk=instance.attachment_id).values("runbook_id")
+        if instance.attachment_id is not None
+        else ChecklistRun.objects.filter(pk=instance.run_id or 0).values("runbook_id")
+    )
+    runbooks.bump_page_version()

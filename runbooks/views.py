@@ -1,8 +1,10 @@
 from itertools import groupby
+from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import BadRequest
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,7 +19,16 @@ from .markdown import render as render_markdown_with_toc
 from .models import AuditEvent, Category, EditConflict, Kind, Runbook
 from .render_limits import preview_budget, save_budget
 from .request_types import HtmxHttpRequest
-from .roles import ADMIN, EDITOR, VIEWER, role_required
+from .roles import (
+    ADMIN,
+    EDITOR,
+    VIEWER,
+    has_role,
+    remember_role_rank,
+    role_rank_expression,
+    role_required,
+)
+from .templatetags.runbook_cache import FILL_CONTEXT
 
 INDEX_PAGE_SIZE = 200
 # Index columns and the sort each heading links to ("" = not sortable).
@@ -59,28 +70,48 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-@role_required(VIEWER)
 @require_GET
 def detail(request: HttpRequest, slug: str) -> HttpResponse:
-    runbook = get_object_or_404(
-        Runbook.objects.visible_to(request.user)
-        .select_related("owner", "team", "current_revision", "current_revision__author", "last_reviewed_by")
-        .with_page_stamp()
-        .with_watched_by(request.user),
-        slug=slug,
+    user = request.user
+    visible = Runbook.objects.visible_to(user)
+    # The warm page needs the runbook's own row only: its stamp keys the cached
+    # fragment, its review fields and watch state fill the per-request parts, and
+    # the viewer's role comes with it (the role check below then runs no query).
+    runbook = (
+        visible.with_page_stamp()
+        .with_watched_by(user)
+        .annotate(viewer_group_rank=Subquery(role_rank_expression(user)))
+        .filter(slug=slug)
+        .first()
     )
-    # The lazy querysets below run only when the cached page fragment is cold.
+    if runbook is not None:
+        remember_role_rank(user, getattr(runbook, "viewer_group_rank", None))
+    if not has_role(user, VIEWER):
+        raise PermissionDenied(f"This needs the {VIEWER} role.")
+    if runbook is None:
+        raise Http404("No runbook matches the given query.")
+
+    def fill_context() -> dict[str, Any]:
+        """What a cold render of the cached fragment reads; lazy querysets run only then."""
+        full = visible.select_related(
+            "owner", "team", "current_revision", "current_revision__author", "last_reviewed_by"
+        ).get(pk=runbook.pk)
+        return {
+            "runbook": full,
+            "revision": full.current_revision,
+            "history": full.history.select_related("reviewer_user", "created_by"),
+            "related": full.related.only("slug", "title", "severity"),
+            "alert_names": full.alert_names.all(),
+            "services": full.services.all(),
+            "tags": full.tags.all(),
+        }
+
     context = {
         "runbook": runbook,
-        "revision": runbook.current_revision,
         "page_cache_key": runbook.page_cache_key(),
         # Cached pages hold the contacts panel: a contacts change must show on the next view.
         "fragment_versions": [CONTACTS_VERSION_KEY],
-        "history": runbook.history.select_related("reviewer_user", "created_by"),
-        "related": runbook.related.only("slug", "title", "severity"),
-        "alert_names": runbook.alert_names.all(),
-        "services": runbook.services.all(),
-        "tags": runbook.tags.all(),
+        FILL_CONTEXT: fill_context,
     }
     return render(request, "runbooks/detail.html", context)
 

@@ -35,6 +35,9 @@ register = template.Library()
 
 FRAGMENT_TIMEOUT = 60 * 60
 FILLING = "_cachedfragment_filling"
+# A context variable the view may set: a callable returning what only a cold
+# render needs (the joined rows, the lazy querysets), so a warm page skips it.
+FILL_CONTEXT = "fragment_fill_context"
 
 
 @memoize
@@ -65,7 +68,9 @@ class CachedFragmentNode(template.Node):
         versions: template.base.FilterExpression | None = None,
     ):
         self.nodelist, self.parts, self.versions = nodelist, parts, versions
-        self.holes = nodelist.get_nodes_by_type(PerRequestNode)
+        self.holes = [
+            n for n in nodelist.get_nodes_by_type(PerRequestNode) if isinstance(n, PerRequestNode)
+        ]
         for number, hole in enumerate(self.holes):
             hole.marker = _secret_marker(f"hole-{number}")
 
@@ -85,7 +90,9 @@ class CachedFragmentNode(template.Node):
         if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == versions:
             html = entry[1]
         else:
-            with context.push(**{FILLING: True, "csrf_token": csrf_standin()}):
+            prepare = context.get(FILL_CONTEXT)
+            fill = prepare() if callable(prepare) else {}
+            with context.push(**fill, **{FILLING: True, "csrf_token": csrf_standin()}):
                 html = self.nodelist.render(context)
             cache.set(key, (versions, html), FRAGMENT_TIMEOUT)
         for hole in self.holes:

@@ -16,9 +16,8 @@ from runbooks.templatetags.runbook_cache import csrf_standin
 
 pytestmark = pytest.mark.django_db
 
-# Session, user, runbook (with its page stamp and watch state), role, and the
-# two per-request panels' reads that are not cached (review state is on the runbook).
-WARM_PAGE_MAX_QUERIES = 4
+# Session, user, and the runbook row with its page stamp, watch state and the viewer's role.
+WARM_PAGE_MAX_QUERIES = 3
 
 
 def page(client, runbook) -> str:
@@ -82,3 +81,17 @@ def test_a_recorded_step_shows_in_the_feedback_panel_on_the_next_view(
     html = page(viewer_client, runbook)
     assert "Not followed as a checklist yet." not in html
     assert "Followed 1 time" in html
+
+
+def test_a_role_granted_shows_on_the_next_view_of_a_cached_page(viewer_client, viewer, runbook):
+    from django.contrib.auth.models import Group
+
+    edit_link = f'href="/runbooks/{runbook.slug}/edit/"'
+    assert edit_link not in page(viewer_client, runbook)
+    viewer.groups.add(Group.objects.get_or_create(name="editor")[0])
+    assert edit_link in page(viewer_client, runbook)
+
+
+def test_someone_without_a_role_is_refused_a_runbook_page(outsider_client, runbook):
+    assert outsider_client.get(runbook.get_absolute_url()).status_code == 403
+    assert outsider_client.get("/runbooks/no-such-runbook/").status_code == 403
