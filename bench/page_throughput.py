@@ -1,19 +1,28 @@
 """Runbook page throughput against a bare Django view, both under the same gunicorn.
 
-Target (DESIGN.md): the runbook page within 2x of a bare view. The script
-builds its own stack (temporary SQLite file, or PostgreSQL database
-`fixit_bench_page` with --database postgres), seeds `seed_demo --runbooks 50`,
-starts gunicorn (2 workers) on a free loopback port, logs a viewer in, sends a
-bounded number of requests to each URL from concurrent client processes, and
-removes everything afterwards.
+Target: the runbook page, for a logged-in viewer, within 1.5x of a bare view
+behind the same login. The script builds its own stack (temporary SQLite file,
+or PostgreSQL database `fixit_bench_page` with --database postgres), seeds
+`seed_demo --runbooks 10000`, starts gunicorn (2 workers) on a free loopback
+port with Redis as the cache (--redis-url, default $REDIS_URL or the local
+Redis; a fresh key prefix per run, so the cache starts cold), logs a viewer in
+and sends a bounded number of requests to each URL from concurrent client
+processes. Runbook pages are drawn at random from the whole library. The first
+pass (cold cache) is reported separately; the page figure that counts is the
+warm rounds over new random draws, each round timing the bare views and
+the page in turn (medians printed). Everything is removed afterwards.
 
-    .venv/bin/python bench/page_throughput.py [--requests 2000] [--concurrency 8] [--database sqlite|postgres]
+    .venv/bin/python bench/page_throughput.py [--requests 2000] [--concurrency 8]
+        [--runbooks 10000] [--database sqlite|postgres] [--redis-url redis://HOST:PORT/DB]
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import os
+import random
+import secrets
 import statistics
 import sys
 import time
@@ -25,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._server import running_stack  # noqa: E402
 
-TARGET_RATIO = 2.0
+TARGET_RATIO = 1.5
+ROW_NAMES = ("bare view", "bare + login", "runbook page")
 
 
 def _hammer(job: tuple[str, int, str, list[str], int]) -> tuple[list[float], int]:
@@ -55,8 +65,9 @@ def measure(
         requests // concurrency + (1 if n < requests % concurrency else 0)
         for n in range(concurrency)
     ]
+    # Client n takes every n-th path, so a list of random draws is shared out without repeats.
     jobs = [
-        (stack.host, stack.port, stack.session_cookie, paths[n:] + paths[:n], share[n])
+        (stack.host, stack.port, stack.session_cookie, paths[n::concurrency] or paths, share[n])
         for n in range(concurrency)
     ]
     started = time.perf_counter()
@@ -75,25 +86,43 @@ def measure(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--requests", type=int, default=2000, help="requests per URL (default 2000)"
+        "--requests",
+        type=int,
+        default=2000,
+        help="warm requests per URL, over all rounds (default 2000)",
     )
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent clients (default 8)")
-    parser.add_argument("--runbooks", type=int, default=50)
+    parser.add_argument("--runbooks", type=int, default=10_000, help="library size (default 10000)")
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        help="Redis for the cache (default $REDIS_URL or the local Redis, database 0)",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="warm rounds (default 5)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed for the page draws")
     args = parser.parse_args()
+    if not (1 <= args.rounds <= 50):
+        parser.error("need 1 <= rounds <= 50")
     if not (1 <= args.concurrency <= 64 and args.concurrency <= args.requests <= 100_000):
         parser.error("need 1 <= concurrency <= 64 and concurrency <= requests <= 100000")
 
     print(
-        f"Setting up: {args.database}, seed_demo --runbooks {args.runbooks}, gunicorn 2 workers …",
+        f"Setting up: {args.database}, seed_demo --runbooks {args.runbooks}, "
+        "gunicorn 2 workers, Redis cache …",
         flush=True,
     )
+    draw = random.Random(args.seed)
+    cache_env = {"REDIS_URL": args.redis_url, "CACHE_KEY_PREFIX": f"bench-{secrets.token_hex(4)}"}
     with running_stack(
-        runbooks=args.runbooks, database=args.database, db_name="fixit_bench_page"
+        runbooks=args.runbooks,
+        database=args.database,
+        db_name="fixit_bench_page",
+        extra_env=cache_env,
     ) as stack:
         slugs = _runbook_slugs(stack)
-        pages = [f"/runbooks/{slug}/" for slug in slugs]
-        status, body = stack.get(pages[0])
+        library = [f"/runbooks/{slug}/" for slug in slugs]
+        status, body = stack.get(library[0])
         if status != 200 or b"Document history" not in body:
             print(
                 f"Runbook page did not render for the logged-in viewer (HTTP {status}).",
@@ -102,26 +131,59 @@ def main() -> int:
             return 1
         with Pool(args.concurrency) as pool:
             warm = max(args.concurrency * 5, 40)
-            for urls in (["/bare/"], ["/bare-logged-in/"], pages):
+            for urls in (["/bare/"], ["/bare-logged-in/"]):
                 measure(pool, stack, urls, warm, args.concurrency)
-            bare = measure(pool, stack, ["/bare/"], args.requests, args.concurrency)
-            bare_login = measure(pool, stack, ["/bare-logged-in/"], args.requests, args.concurrency)
-            page = measure(pool, stack, pages, args.requests, args.concurrency)
+            # Cold: every page of the library once, in random order (fills the shared cache).
+            cold_pages = draw.sample(library, len(library))
+            cold = measure(pool, stack, cold_pages, len(cold_pages), args.concurrency)
+            # Warm: rounds that alternate the three URLs, so a load spike from
+            # whatever else runs on the machine hits them alike; medians reported.
+            per_round = max(args.requests // args.rounds, args.concurrency)
+            rounds: dict[str, list[dict[str, float]]] = {name: [] for name in ROW_NAMES}
+            ratios: list[float] = []
+            drawn: set[str] = set()
+            for _ in range(args.rounds):
+                pages = [draw.choice(library) for _ in range(per_round)]
+                drawn.update(pages)
+                for name, urls in zip(
+                    ROW_NAMES, (["/bare/"], ["/bare-logged-in/"], pages), strict=True
+                ):
+                    rounds[name].append(measure(pool, stack, urls, per_round, args.concurrency))
+                ratios.append(rounds["bare + login"][-1]["rps"] / rounds["runbook page"][-1]["rps"])
 
-    rows = (("bare view", bare), ("bare + login", bare_login), ("runbook page", page))
+    rows = [(name, _median_row(results)) for name, results in rounds.items()]
+    rows.insert(2, ("page, cold", cold))
     print(f"{'':14}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'failed':>8}")
     for name, row in rows:
         print(
             f"{name:14}{row['rps']:>10.1f}{row['p50_ms']:>10.1f}{row['p95_ms']:>10.1f}{row['failures']:>8}"
         )
-    for name, row in rows[:2]:
-        ratio = row["rps"] / page["rps"]
-        verdict = "within" if ratio <= TARGET_RATIO else "OUTSIDE"
-        print(f"ratio {name}/runbook page: {ratio:.2f}x ({verdict} the {TARGET_RATIO:.0f}x target)")
+    page = dict(rows)["runbook page"]
+    ratio = statistics.median(ratios)
+    verdict = "within" if ratio <= TARGET_RATIO else "OUTSIDE"
     print(
-        f"{args.requests} requests each, {args.concurrency} concurrent clients, {len(pages)} runbook pages rotated"
+        f"ratio bare + login/runbook page: {ratio:.2f}x, median of {args.rounds} rounds "
+        f"({', '.join(f'{r:.2f}' for r in ratios)}) ({verdict} the {TARGET_RATIO:g}x target)"
+    )
+    print(f"ratio bare view/runbook page: {dict(rows)['bare view']['rps'] / page['rps']:.2f}x")
+    print(
+        f"ratio bare + login/page, cold: {dict(rows)['bare + login']['rps'] / cold['rps']:.2f}x "
+        "(first view of each page)"
+    )
+    print(
+        f"{per_round} requests per URL per round, {args.concurrency} concurrent clients; runbook pages "
+        f"drawn at random from {len(library)} ({len(drawn)} distinct), after one cold pass over all of them"
     )
     return 0 if all(row["failures"] == 0 for _, row in rows) else 1
+
+
+def _median_row(results: list[dict[str, float]]) -> dict[str, float]:
+    return {
+        "rps": statistics.median(r["rps"] for r in results),
+        "p50_ms": statistics.median(r["p50_ms"] for r in results),
+        "p95_ms": statistics.median(r["p95_ms"] for r in results),
+        "failures": sum(r["failures"] for r in results),
+    }
 
 
 def _runbook_slugs(stack) -> list[str]:  # type: ignore[no-untyped-def]

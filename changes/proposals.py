@@ -150,6 +150,7 @@ def open_proposal(
         proposal = Proposal.objects.create(
             runbook=locked, base_revision=base, author=by, summary=summary, body=body, major=major
         )
+        Runbook.objects.filter(pk=locked.pk).bump_page_version()
         AuditEvent.record(
             by,
             "proposal.opened",
@@ -356,3 +357,5 @@ def _set_status(
         proposal.decided_by, proposal.decided_at = by, now
         fields += ["decided_by", "decided_at"]
     proposal.save(update_fields=fields)
+    # The runbook page lists open proposals inside its cached entry.
+    Runbook.objects.filter(pk=proposal.runbook_id).bump_page_version()

@@ -141,7 +141,7 @@ if CACHE_URL:
         raise ImproperlyConfigured(f"CACHE_URL must be a redis:// address, not {CACHE_URL!r}")
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "fixit_runbooks.redis_cache.SharedClientRedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "fixit"),
             "TIMEOUT": 3600,
@@ -156,6 +156,13 @@ else:
         }
     }
 SHARED_CACHE = bool(CACHE_URL)
+# With a shared cache, a page view reads its session from Redis, not the database
+# (written through to the database, so a cache flush logs nobody out).
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if SHARED_CACHE
+    else "django.contrib.sessions.backends.db"
+)
 
 # Reverse proxy: how many proxies in front of the app append to X-Forwarded-For.
 # 0 (the default) trusts no header and uses the connecting address, which is

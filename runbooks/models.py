@@ -175,6 +175,13 @@ class RunbookQuerySet(models.QuerySet["Runbook"]):
         newest_history = HistoryEntry.objects.filter(runbook=models.OuterRef("pk")).order_by("-id").values("id")[:1]
         return self.annotate(history_stamp=models.Subquery(newest_history))
 
+    def with_watched_by(self, user: Any) -> RunbookQuerySet:
+        """Annotate `watched_by_viewer`: whether `user` watches the runbook (the page's watch button)."""
+        from notifications.models import Watch
+
+        watches = Watch.objects.filter(user=user.pk, runbook=models.OuterRef("pk"))
+        return self.annotate(watched_by_viewer=models.Exists(watches))
+
     def in_review_state(self, state: str, now: dt.datetime | None = None) -> RunbookQuerySet:
         return self.filter(review_policy.state_filter(state, now or timezone.now()))
 

@@ -30,6 +30,29 @@ def role_rank(user: Any) -> int:
     return cached
 
 
+def role_rank_expression(user: Any) -> Any:
+    """The user's rank as a subquery, so a page can read it with its own row, saving a query.
+
+    Ignores superuser status: pass the result to `remember_role_rank`, which does not.
+    """
+    from django.contrib.auth.models import Group
+    from django.db.models import Case, IntegerField, Value, When
+
+    rank = Case(
+        *(When(name=name, then=Value(value)) for name, value in RANKS.items()),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    groups = Group.objects.filter(user=user.pk, name__in=ROLE_NAMES).annotate(rank=rank)
+    return groups.order_by("-rank").values("rank")[:1]
+
+
+def remember_role_rank(user: Any, group_rank: int | None) -> None:
+    """Keep a rank read by `role_rank_expression` for this request's role checks."""
+    if getattr(user, "is_authenticated", False) and not user.is_superuser:
+        user._role_rank = group_rank or 0
+
+
 def has_role(user: Any, role: str) -> bool:
     return role_rank(user) >= RANKS[role]
 

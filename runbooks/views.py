@@ -1,8 +1,12 @@
 from itertools import groupby
+from types import SimpleNamespace
+from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import BadRequest
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -11,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from changes import drafts
 from changes.proposals import edits_are_proposals
 from changes.views import propose_edit, propose_restore
+from contacts.models import CACHE_VERSION_KEY as CONTACTS_VERSION_KEY
 
 from . import diffs, services, shapes
 from .forms import MAX_BODY_CHARS, IndexFilterForm, NewRunbookKindForm, RunbookForm
@@ -19,7 +24,16 @@ from .markdown import render as render_markdown_with_toc
 from .models import AuditEvent, Category, EditConflict, Kind, Runbook
 from .render_limits import preview_budget, save_budget
 from .request_types import HtmxHttpRequest
-from .roles import ADMIN, EDITOR, VIEWER, role_required
+from .roles import (
+    ADMIN,
+    EDITOR,
+    VIEWER,
+    has_role,
+    remember_role_rank,
+    role_rank_expression,
+    role_required,
+)
+from .templatetags.runbook_cache import FILL_CONTEXT
 
 INDEX_PAGE_SIZE = 200
 # Index columns and the sort each heading links to ("" = not sortable).
@@ -61,25 +75,81 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-@role_required(VIEWER)
+class _PageRowQuery:
+    """The warm runbook page's one query: the runbook's own row, its page stamp,
+    whether the viewer watches it and the viewer's role.
+
+    Building and compiling this queryset costs more than running it, so it is
+    compiled once per process and database vendor with stand-in values, which
+    each request swaps for its slug and user.
+    """
+
+    SLUG = "\x00runbook-page-slug"
+    USER_PK = -987_654_321
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, tuple[str, tuple[Any, ...]]] = {}
+
+    def _compile(self) -> tuple[str, tuple[Any, ...]]:
+        viewer = SimpleNamespace(pk=self.USER_PK)
+        query = (
+            Runbook.objects.with_page_stamp()
+            .with_watched_by(viewer)
+            .annotate(viewer_group_rank=Subquery(role_rank_expression(viewer)))
+            .filter(slug=self.SLUG)[:1]
+        )
+        sql, params = query.query.sql_with_params()
+        if self.SLUG not in params or self.USER_PK not in params:
+            raise RuntimeError("the runbook page query lost its stand-in values")
+        return sql, tuple(params)
+
+    def __call__(self, slug: str, user: Any) -> Runbook | None:
+        if connection.vendor not in self.compiled:
+            self.compiled[connection.vendor] = self._compile()
+        sql, params = self.compiled[connection.vendor]
+        swapped = [slug if p == self.SLUG else user.pk if p == self.USER_PK else p for p in params]
+        return next(iter(Runbook.objects.raw(sql, swapped)), None)
+
+
+# The warm page needs the runbook's own row only: its stamp keys the cached
+# fragment, its review fields and watch state fill the per-request parts, and
+# the viewer's role comes with it (the role check below then runs no query).
+_page_row = _PageRowQuery()
+
+
 @require_GET
 def detail(request: HttpRequest, slug: str) -> HttpResponse:
-    runbook = get_object_or_404(
-        Runbook.objects.visible_to(request.user)
-        .select_related("owner", "team", "current_revision", "current_revision__author", "last_reviewed_by")
-        .with_page_stamp(),
-        slug=slug,
-    )
-    # The lazy querysets below run only when the cached body/history/metadata fragment is cold.
+    user = request.user
+    visible = Runbook.objects.visible_to(user)
+    runbook = _page_row(slug, user) if user.is_authenticated else None
+    if runbook is not None:
+        remember_role_rank(user, getattr(runbook, "viewer_group_rank", None))
+    if not has_role(user, VIEWER):
+        raise PermissionDenied(f"This needs the {VIEWER} role.")
+    if runbook is None:
+        raise Http404("No runbook matches the given query.")
+
+    def fill_context() -> dict[str, Any]:
+        """What a cold render of the cached fragment reads; lazy querysets run only then."""
+        full = visible.select_related(
+            "owner", "team", "current_revision", "current_revision__author", "last_reviewed_by"
+        ).get(pk=runbook.pk)
+        return {
+            "runbook": full,
+            "revision": full.current_revision,
+            "history": full.history.select_related("reviewer_user", "created_by"),
+            "related": full.related.only("slug", "title", "severity"),
+            "alert_names": full.alert_names.all(),
+            "services": full.services.all(),
+            "tags": full.tags.all(),
+        }
+
     context = {
         "runbook": runbook,
-        "revision": runbook.current_revision,
         "page_cache_key": runbook.page_cache_key(),
-        "history": runbook.history.select_related("reviewer_user", "created_by"),
-        "related": runbook.related.only("slug", "title", "severity"),
-        "alert_names": runbook.alert_names.all(),
-        "services": runbook.services.all(),
-        "tags": runbook.tags.all(),
+        # Cached pages hold the contacts panel: a contacts change must show on the next view.
+        "fragment_versions": [CONTACTS_VERSION_KEY],
+        FILL_CONTEXT: fill_context,
     }
     return render(request, "runbooks/detail.html", context)
 

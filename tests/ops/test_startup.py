@@ -65,7 +65,7 @@ def test_site_url_follows_port(tmp_path):
 def test_redis_url_puts_cache_and_lockouts_in_redis(tmp_path):
     expression = "settings.CACHES['default']['BACKEND'], settings.AXES_HANDLER"
     out = _setting(tmp_path, expression, REDIS_URL="redis://127.0.0.1:6379/7")
-    assert "django.core.cache.backends.redis.RedisCache" in out
+    assert "RedisCache" in out  # Django's, or its subclass that shares one client per pool
     assert "axes.handlers.cache.AxesCacheHandler" in out
 
 
