@@ -9,7 +9,7 @@ scripts behave the same.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -486,12 +486,17 @@ class FollowedRunbook(models.Model):
     class Meta:
         abstract = True
 
+    # Each kind of checklist records a step with its own timeline (incident or run).
+    record_step: Callable[..., StepProgress]
+
     @cached_property
     def steps(self) -> list[Step]:
         return parse_steps(self.revision.body)
 
     def progress_rows(self) -> Iterable[StepProgress]:
-        raise NotImplementedError
+        # Both kinds of checklist name their rows "progress"; .all() so a view's
+        # Prefetch("progress", ...) is used.
+        return self.progress.all()  # type: ignore[attr-defined]
 
     def latest_progress(self) -> dict[str, StepProgress]:
         """The current state of each step: its latest row, unless that row undid it."""
@@ -508,9 +513,6 @@ class FollowedRunbook(models.Model):
         """The first step nobody has dealt with yet: what the page keeps in view."""
         progress = self.latest_progress()
         return next((step for step in self.steps if step.key not in progress), None)
-
-    def record_step(self, ref: str | int, state: str, *, by: Any, note: str = "") -> StepProgress:
-        raise NotImplementedError
 
     def _step(self, ref: str | int) -> Step:
         """A step by its key (what forms send) or, for scripts, by its number."""
@@ -578,10 +580,6 @@ class IncidentRunbook(FollowedRunbook):
 
     def __str__(self) -> str:
         return f"{self.incident_id} ↔ {self.runbook_id} r{self.revision_id}"
-
-    def progress_rows(self) -> Iterable[StepProgress]:
-        # .all() so a Prefetch("progress", ...) from the view is used.
-        return self.progress.all()
 
     def record_step(self, ref: str | int, state: str, *, by: Any, note: str = "") -> StepProgress:
         """Check, skip, note a deviation on or undo one step; each writes a timeline entry."""
@@ -652,9 +650,6 @@ class ChecklistRun(FollowedRunbook):
     @property
     def is_open(self) -> bool:
         return self.finished_at is None
-
-    def progress_rows(self) -> Iterable[StepProgress]:
-        return self.progress.all()
 
     @classmethod
     def start(cls, runbook: Runbook, *, by: Any, purpose: str = RunPurpose.MAINTENANCE, title: str = "") -> ChecklistRun:
