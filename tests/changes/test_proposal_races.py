@@ -1,7 +1,5 @@
 """Two people deciding at once: the row locks make one decision win, never two publishes."""
 
-import threading
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -11,6 +9,7 @@ from django.db import connection
 from changes import proposals
 from changes.models import Proposal, ProposalStatus
 from runbooks.models import Runbook
+from tests.concurrency import run_in_parallel
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -20,25 +19,6 @@ pytestmark = [
 ]
 
 
-def _run_in_parallel(*jobs: Callable[[], Any]) -> list[BaseException]:
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(len(jobs))
-
-    def run(job: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            job()
-        except BaseException as error:  # noqa: BLE001 - reported by the caller's assertion
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
 
 
 def test_two_approvals_at_once_publish_one_revision(
@@ -47,7 +27,7 @@ def test_two_approvals_at_once_publish_one_revision(
     proposal = proposals.open_proposal(
         runbook, by=editor, body="New text\n", base_revision=1, summary="Once"
     )
-    errors = _run_in_parallel(
+    errors = run_in_parallel(
         partial(proposals.approve, proposal, by=reviewer),
         partial(proposals.approve, proposal, by=admin_user),
     )
@@ -62,7 +42,7 @@ def test_approval_racing_a_withdrawal_does_one_of_them(
     proposal = proposals.open_proposal(
         runbook, by=editor, body="New text\n", base_revision=1, summary="Race"
     )
-    errors = _run_in_parallel(
+    errors = run_in_parallel(
         partial(proposals.approve, proposal, by=reviewer),
         partial(proposals.withdraw, proposal, by=editor),
     )
@@ -93,7 +73,7 @@ def test_two_proposals_approved_at_once_both_publish_merged(
         summary="B",
     )
     assert (
-        _run_in_parallel(
+        run_in_parallel(
             partial(proposals.approve, first, by=reviewer),
             partial(proposals.approve, second, by=admin_user),
         )

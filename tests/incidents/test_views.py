@@ -1,5 +1,4 @@
 import datetime as dt
-import threading
 
 import pytest
 from django.db import connection
@@ -10,6 +9,7 @@ from django.utils import timezone
 from incidents.models import CorrectiveAction, Drill, Incident, Status, StepProgress, TimelineEntry
 from runbooks import archiving
 from runbooks.models import AuditEvent, HistoryEntry, Service
+from tests.concurrency import run_in_parallel
 
 from .conftest import review_findings, tomorrow
 from .helpers import form_data
@@ -219,21 +219,9 @@ def test_parallel_stale_edits_never_lose_an_acknowledgement_or_a_status(make_inc
         else:
             url, data = reverse("incidents:acknowledge", args=[incident.number]), {}
         calls.append(lambda c=acting, u=url, d=data: c.post(u, d))
-    start = threading.Barrier(len(calls))
     codes: list[int] = []
-
-    def run(call):
-        try:
-            start.wait()
-            codes.append(call().status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_in_parallel(*[lambda call=call: codes.append(call().status_code) for call in calls])
+    assert not errors
 
     assert codes == [302] * len(calls)
     for n, incident in enumerate(incidents):

@@ -1,16 +1,15 @@
 import datetime as dt
-import threading
 
 import pytest
 import time_machine
 from django.core import mail
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 
 from reviews import reminders
 from reviews.models import ComplianceSnapshot, ReminderDigest, ReminderPreference
 from runbooks.models import Runbook, Team
+from tests.concurrency import run_in_parallel
 from tests.reviews.conftest import committed
 
 pytestmark = pytest.mark.django_db
@@ -206,23 +205,7 @@ def test_digest_reaches_a_real_smtp_server_as_text_and_html(
 def test_two_concurrent_scans_send_each_digest_once(overdue_runbook, smtp_server, use_smtp):
     use_smtp(smtp_server)
     overdue_runbook()
-    barrier = threading.Barrier(2)
-    errors = []
-
-    def scan() -> None:
-        try:
-            barrier.wait()
-            reminders.send_review_reminders()
-        except Exception as exc:  # surfaced by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=scan) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = run_in_parallel(reminders.send_review_reminders, reminders.send_review_reminders)
     assert errors == []
     assert len(smtp_server.inbox.messages) == 1
     assert ReminderDigest.objects.count() == 1

@@ -1,5 +1,3 @@
-import threading
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -17,6 +15,7 @@ from runbooks.models import (
     Runbook,
     StaleDetails,
 )
+from tests.concurrency import run_in_parallel
 
 pytestmark = pytest.mark.django_db
 
@@ -167,25 +166,6 @@ def test_text_is_rendered_before_the_row_is_locked(runbook, editor, monkeypatch)
 # --- concurrency: parallel saves never lose an update (PostgreSQL row locks) -------------
 
 
-def _run_in_parallel(*jobs: Callable[[], Any]) -> list[BaseException]:
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(len(jobs))
-
-    def run(job: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            job()
-        except BaseException as error:  # noqa: BLE001 - reported by the caller's assertion
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
 
 
 def _edit(
@@ -236,7 +216,7 @@ def test_parallel_saves_of_different_fields_labels_and_lines_never_lose_an_updat
             partial(services.save_edit, runbook, by=editor, request=request)
             for request in (first, second)
         ]
-        assert _run_in_parallel(*jobs) == []
+        assert run_in_parallel(*jobs) == []
         saved = Runbook.objects.select_related("current_revision").get(pk=runbook.pk)
         assert (saved.summary, saved.audience) == (summary, audience)
         assert {"Base", first_alert, second_alert} <= set(saved.label_names("alert_names"))
