@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.db import models
 from django.db.models import Q
 
+from fixit_runbooks.constraints import exactly_one_of
 from runbooks.models import Service, Team
 
 CACHE_VERSION_KEY = "contacts:version"
@@ -34,10 +35,6 @@ class ContactRole(models.TextChoices):
     SECONDARY = "secondary", "Secondary on-call"
     MANAGER = "manager", "Escalation manager"
     VENDOR = "vendor", "Vendor support"
-
-
-def _one_owner() -> Q:
-    return Q(service__isnull=False, team__isnull=True) | Q(service__isnull=True, team__isnull=False)
 
 
 class OwnedQuerySet(models.QuerySet[Any]):
@@ -69,7 +66,7 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["position", "id"]
-        constraints = [models.CheckConstraint(condition=_one_owner(), name="contact_has_one_owner")]
+        constraints = [exactly_one_of("service", "team", name="contact_has_one_owner")]
 
     def __str__(self) -> str:
         return f"{self.get_role_display()}: {self.name}"
@@ -99,9 +96,7 @@ class EscalationStep(models.Model):
 
     class Meta:
         ordering = ["position", "id"]
-        constraints = [
-            models.CheckConstraint(condition=_one_owner(), name="escalation_step_has_one_owner")
-        ]
+        constraints = [exactly_one_of("service", "team", name="escalation_step_has_one_owner")]
 
     def __str__(self) -> str:
         return f"{self.position}. {self.who} after {self.wait_minutes} min"

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from fixit_runbooks.constraints import exactly_one_of
 from runbooks.append_only import AppendOnlyModel
 from runbooks.models import (
     RESPONSE_TARGETS,
@@ -737,13 +738,7 @@ class StepProgress(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(attachment__isnull=False, run__isnull=True)
-                | models.Q(attachment__isnull=True, run__isnull=False),
-                name="step_progress_in_one_checklist",
-            )
-        ]
+        constraints = [exactly_one_of("attachment", "run", name="step_progress_in_one_checklist")]
 
     def __str__(self) -> str:
         return f"step {self.step_index} {self.state}"

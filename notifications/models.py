@@ -17,6 +17,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from fixit_runbooks.constraints import exactly_one_of
 from runbooks.models import Team
 
 PAUSE_AFTER_FAILURES = 10
@@ -149,11 +150,7 @@ class Watch(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "runbook"], name="unique_runbook_watch"),
             models.UniqueConstraint(fields=["user", "service"], name="unique_service_watch"),
-            models.CheckConstraint(
-                condition=models.Q(runbook__isnull=False, service__isnull=True)
-                | models.Q(runbook__isnull=True, service__isnull=False),
-                name="watch_has_one_target",
-            ),
+            exactly_one_of("runbook", "service", name="watch_has_one_target"),
         ]
 
     def __str__(self) -> str:
