@@ -6,8 +6,15 @@ set was written before any tuning in this module's history, from each target
 runbook's Meaning/Impact text in other words than its alert name, plus typos
 of every length and exact names. It is split once, by position (even → tune,
 odd → held out), into `TUNING_QUERIES` and `HELD_OUT_QUERIES`; only the tuning
-half may guide changes to the vocabulary or weights, the held-out half is what
-the README reports and the tests hold to a floor.
+half may guide changes to the vocabulary or weights. Its totals were looked at
+often enough that it no longer counts as held out.
+
+A fresh set (111 queries) was then written the same way, before the tuning it
+measures, mostly for runbooks the earlier sets do not target, and split the
+same way into `FRESH_TUNING_QUERIES` and `FRESH_HELD_OUT_QUERIES`. Tuning may
+use everything except the fresh held-out half, whose misses are never printed
+(`REPORT_ONLY`); that half is what the README reports and the tests hold to a
+floor.
 
 Each query names the right answers by alert name (or slug, for pages without
 an alert), lower-cased, so the runbooks both collections have for one alert
@@ -210,14 +217,255 @@ NAMES = [
 ]
 
 
+# The fresh set: written and committed before the tuning it measures, from the
+# Meaning/Impact text of runbooks the sets above mostly leave alone, in both
+# collections. Split by position (even → tune, odd → held out) within each group.
+FRESH_SYMPTOMS = [
+    (
+        "replicas with volumes all sit on one node, single point of failure",
+        "highlyavailableworkloadincorrectlyspread",
+    ),
+    (
+        "acm hub cannot push its metrics to thanos, cluster shows dark in grafana",
+        "acmmetricscollectorforwardremotewriteerror acmuwlmetricscollectorforwardremotewriteerror",
+    ),
+    (
+        "thanos compactor stopped, old metrics never deleted and s3 bill keeps growing",
+        "acmthanoscompacthalted",
+    ),
+    ("etcd member went away while a master rebooted during the upgrade", "etcdmembersdown"),
+    (
+        "etcd signing certificate authority has a year left before it lapses",
+        "etcdsignercaexpirationcritical",
+    ),
+    (
+        "builds cannot push images, registry volume is write protected",
+        "imageregistrystoragereadonly",
+    ),
+    (
+        "one master pegged above 90 percent cpu for an hour",
+        "extremelyhighindividualcontrolplanecpu",
+    ),
+    (
+        "apiserver returning lots of 5xx and slow responses, availability slo at risk",
+        "kubeapierrorbudgetburn",
+    ),
+    (
+        "no kube-controller-manager instance running, replicasets not reconciled",
+        "kubecontrollermanagerdown",
+    ),
+    (
+        "node drain blocked because the app has exactly its minimum healthy pods",
+        "poddisruptionbudgetatlimit",
+    ),
+    ("new pods stay pending, nothing assigns them to nodes", "kubeschedulerdown"),
+    ("log forwarder resource has an invalid spec, logs not shipped", "clusterlogforwardernotready"),
+    (
+        "vector log shipper denied permission by the lokistack it sends to",
+        "collectorhigh403forbiddenresponserate",
+    ),
+    (
+        "an openshift operator's actual state does not match what was requested",
+        "clusteroperatordegraded",
+    ),
+    (
+        "cluster version operator gives prometheus no metrics, updates cannot be orchestrated",
+        "clusterversionoperatordown",
+    ),
+    (
+        "pvc in an openshift- namespace has almost no inodes left",
+        "kubepersistentvolumeinodesfillingup",
+    ),
+    ("readiness probe failing, pod is running but gets no traffic", "kubepodnotready"),
+    (
+        "servicemonitor objects thrown out by the operator as invalid",
+        "prometheusoperatorrejectedresources",
+    ),
+    (
+        "a scrape reply is too big so prometheus marks the target as down",
+        "prometheusscrapebodysizelimithit",
+    ),
+    (
+        "user-defined alerts from thanos ruler never get delivered, its queue overflows",
+        "thanosrulequeueisdroppingalerts",
+    ),
+    (
+        "no ovnkube-node pod on a linux node, new workloads there get no network",
+        "nodewithoutovnkubenodepodrunning",
+    ),
+    (
+        "ovn controller on a node lost its link to the southbound db",
+        "ovnkubernetescontrollerdisconnectedsouthbounddatabase",
+    ),
+    (
+        "ovn-northd has no active instance, logical flows are not translated",
+        "ovnkubernetesnorthdinactive",
+    ),
+    (
+        "80 percent of node subnets handed out, soon no more nodes can join",
+        "v4subnetallocationthresholdexceeded",
+    ),
+    (
+        "imagestream tags not pulled from the upstream registry, pods run stale images",
+        "imagestreamimportfailed",
+    ),
+    ("masters together using over 60 percent of their memory", "highoverallcontrolplanememory"),
+    (
+        "mco cannot evict pods from a node so the upgrade is stuck",
+        "machineconfigcontrollerdrainerror",
+    ),
+    (
+        "mcp on hold so the rotated kubelet ca bundle cannot reach its nodes",
+        "machineconfigcontrollerpausedpoolkubeletca",
+    ),
+    (
+        "os image switch on a node failed during an upgrade, rpm-ostree",
+        "machineconfigdaemonpivoterror",
+    ),
+    (
+        "os services on a node eating more than their set-aside memory",
+        "systemmemoryexceedsreservation",
+    ),
+    ("apps resolving hostnames that do not exist, typos in service urls", "dnsnxdomain"),
+    (
+        "sudden jump in outbound traffic to the internet, possible exfiltration",
+        "externalegresshightrend",
+    ),
+    ("haproxy router returning a lot of 500 and 503 responses", "ingress5xxerrors"),
+    ("tcp round trip time rising compared to yesterday", "latencyhightrend"),
+    ("flowlogs pipeline cannot write to loki and throws flows away", "netobservlokierror"),
+    ("network policies blocking traffic between pods", "netpoldenied"),
+    ("linux kernel discarding packets, kfree_skb tracepoint", "packetdropsbykernel"),
+    ("services still negotiating tls 1.0 or sslv3", "tlsinsecureversion"),
+    ("ceph health_warn for a long time", "cephclusterwarningstate"),
+    ("ceph recovery crawling slowly after a failure", "cephdatarecoverytakingtoolong"),
+    ("leftover cephfs subvolumes with no pv bound wasting space", "cephfsstalesubvolume"),
+    ("ceph metadata server cache bigger than its memory limit", "cephmdscacheusagehigh"),
+    ("ceph manager not found by prometheus, no storage metrics", "cephmgrisabsent"),
+    ("ceph monitors keep electing a new leader", "cephmonhighnumberofleaderchanges"),
+    ("a disk behind an osd on one host stopped answering", "cephosddisknotresponding"),
+    ("placement group self-healing taking ages", "cephpgrepairtakingtoolong"),
+    (
+        "ceph pool close to its byte quota, will turn readonly",
+        "cephpoolquotabytescriticallyexhausted cephpoolquotabytesnearexhaustion",
+    ),
+    ("rgw object gateway unhealthy, rook ceph rgw replicas not ready", "clusterobjectstorestate"),
+    ("encryption key server unreachable from the storage cluster", "kmsserverconnectionalert"),
+    (
+        "noobaa backingstores used up, new writes refused",
+        "noobaasystemcapacitywarning100 noobaasystemcapacitywarning95 noobaasystemcapacitywarning85",
+    ),
+    ("osd drive saturated with io, iostat shows it busy all the time", "odfdiskutilizationhigh"),
+    ("odf node network card running near line rate", "odfnodenicbandwidthsaturation"),
+    ("rbd client blocklisted by ceph, pvc filesystem went read-only", "odfrbdclientblocked"),
+    ("object bucket claim approaching its quota", "obcquotabytesalert obcquotaobjectsalert"),
+    ("rbd mirror daemon unhealthy, disaster recovery replication stopped", "odfmirrordaemonstatus"),
+    ("datavolume keeps restarting while importing a vm disk", "cdidatavolumeunusualrestartcount"),
+    ("disk inside a virtual machine nearly full", "guestfilesystemalmostoutofspace"),
+    (
+        "long run queue inside a vm guest, cpu contention",
+        "guestvcpuqueuehighcritical guestvcpuqueuehighwarning",
+    ),
+    (
+        "control plane node not ready for five minutes, ha reduced",
+        "hacontrolplanedown kubenodenotready",
+    ),
+    ("hostpath provisioner pool on the same filesystem as the os", "hppsharingpoolpathwithos"),
+    (
+        "every node lacks hardware virtualization extensions, vms cannot run",
+        "kubevirtnoavailablenodestorunvms",
+    ),
+    (
+        "vm guest os almost out of memory, oom soon",
+        "kubevirtvmguestmemoryavailablelow kubevirtvmguestmemorypressure",
+    ),
+    ("vm live migrating over and over, a dozen times a day", "kubevirtvmiexcessivemigrations"),
+    ("mac address allocator not running, cannot create vms", "kubemacpooldown"),
+    ("virt-launcher pods piling up by the hundreds in failed phase", "virtlauncherpodsstuckfailed"),
+    ("windows vm on ceph rbd causing crc errors", "vmstorageclasswarning virtualmachinecrcerrors"),
+    ("half of the alertmanager pods keep crashing", "alertmanagerclustercrashlooping"),
+    ("daemonset pods running on nodes where they should not be", "kubedaemonsetmisscheduled"),
+    ("node readiness changing several times in a quarter hour", "kubenodereadinessflapping"),
+    ("different kubernetes versions running on nodes mid upgrade", "kubeversionmismatch"),
+    ("kubelet failing to rotate its client cert", "kubeletclientcertificaterenewalerrors"),
+    ("outgoing packets failing on a nic", "nodenetworktransmiterrs"),
+    ("prometheus config file has broken content and will not reload", "prometheusbadconfig"),
+    (
+        "prometheus skipping rule group runs because they take too long",
+        "prometheusmissingruleevaluations",
+    ),
+    (
+        "remote write wants more shards than the configured max",
+        "prometheusremotewritedesiredshards",
+    ),
+    ("config-reloader sidecar cannot sync configuration", "configreloadersidecarerrors"),
+]
+# Misspellings and half-typed words of every length.
+FRESH_TYPOS = [
+    ("vrit handler down", "virthandlerdown"),
+    (
+        "noobaa capcity",
+        "noobaasystemcapacitywarning100 noobaasystemcapacitywarning95 noobaasystemcapacitywarning85",
+    ),
+    ("ceph mgr absnt", "cephmgrisabsent"),
+    ("kube proxy dwn", "kubeproxydown"),
+    ("clster operator degarded", "clusteroperatordegraded"),
+    ("etcd membrs down", "etcdmembersdown"),
+    ("pod disruption budjet", "poddisruptionbudgetatlimit poddisruptionbudgetlimit"),
+    ("kube schedular down", "kubeschedulerdown"),
+    ("virt-api rest erors", "virtapiresterrorsburst virtapiresterrorshigh"),
+    ("promethus bad confg", "prometheusbadconfig"),
+    ("kubestatemetrics lis errors", "kubestatemetricslisterrors"),
+    ("cephosddiskunavail", "cephosddiskunavailable"),
+    ("odfnodelat", "odfnodelatencyhighonosdnodes odfnodelatencyhighonnonosdnodes"),
+    ("deschedular psi disabld", "deschedulerpsidisabled"),
+    ("ingres 5xx", "ingress5xxerrors"),
+    ("hpp operatr down", "hppoperatordown"),
+    ("cdi not redy", "cdinotready"),
+    ("ipsec erors", "ipsecerrors"),
+    ("kubelet pleg durtion", "kubeletplegdurationhigh"),
+    ("cnao donw", "cnaodown"),
+    ("sspdow", "sspdown sspoperatordown"),
+]
+# Exact names, as alerts send them, plus the snake_case a metric label uses.
+FRESH_NAMES = [
+    ("NoReadyVirtHandler", "noreadyvirthandler"),
+    ("CephOSDCriticallyFull", "cephosdcriticallyfull"),
+    ("KubeAggregatedAPIDown", "kubeaggregatedapidown"),
+    ("PrometheusTSDBReloadsFailing", "prometheustsdbreloadsfailing"),
+    ("StorageClientHeartbeatMissed", "storageclientheartbeatmissed"),
+    ("KubeStatefulSetUpdateNotRolledOut", "kubestatefulsetupdatenotrolledout"),
+    ("NorthboundStaleAlert", "northboundstalealert"),
+    ("ACMRemoteWriteError", "acmremotewriteerror"),
+    ("VirtOperatorRESTErrorsBurst", "virtoperatorresterrorsburst"),
+    ("KubeCPUQuotaOvercommit", "kubecpuquotaovercommit"),
+    ("kube_client_errors", "kubeclienterrors"),
+    ("node_network_interface_down", "nodenetworkinterfacedown"),
+    ("cluster_log_forwarder_output_error_rate", "clusterlogforwarderoutputerrorrate"),
+    ("odf_core_pod_restarted", "odfcorepodrestarted"),
+]
+
+_FRESH = (FRESH_SYMPTOMS, FRESH_TYPOS, FRESH_NAMES)
+FRESH_TUNING_QUERIES: tuple[Query, ...] = tuple(
+    q for group in _FRESH for q in _queries(group[0::2])
+)
+FRESH_HELD_OUT_QUERIES: tuple[Query, ...] = tuple(
+    q for group in _FRESH for q in _queries(group[1::2])
+)
+
+
 _NEW = (SYMPTOMS, TYPOS, NAMES)
 TUNING_QUERIES: tuple[Query, ...] = tuple(q for group in _NEW for q in _queries(group[0::2]))
 HELD_OUT_QUERIES: tuple[Query, ...] = tuple(q for group in _NEW for q in _queries(group[1::2]))
 QUERY_SETS: dict[str, tuple[Query, ...]] = {
-    "held-out": HELD_OUT_QUERIES,
-    "tuning": TUNING_QUERIES,
+    "fresh held-out": FRESH_HELD_OUT_QUERIES,
+    "fresh tuning": FRESH_TUNING_QUERIES,
+    "old held-out": HELD_OUT_QUERIES,
+    "old tuning": TUNING_QUERIES,
     "earlier 34": EARLIER_QUERIES,
 }
+# Sets whose misses are never printed: only their totals are reported.
+REPORT_ONLY = frozenset({"fresh held-out"})
 
 
 @dataclass
@@ -246,7 +494,7 @@ def answer_keys(runbook: Any) -> frozenset[str]:
 
 def evaluate(
     ranked: Callable[[str], Sequence[frozenset[str]]],
-    queries: Sequence[Query] = HELD_OUT_QUERIES,
+    queries: Sequence[Query] = FRESH_HELD_OUT_QUERIES,
 ) -> QualityReport:
     """`ranked(q)` returns the answer keys of the results, best first."""
     hits, ranks, misses = 0, [], []

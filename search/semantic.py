@@ -16,7 +16,7 @@ candidates is ever added: the model only reorders.
 On by default; the environment variable `SEARCH_SEMANTIC_RERANK=0` turns it off
 (the index then stores no vectors and queries skip the model). The weight and
 depth were chosen on the tuning half of search.quality only; the README gives
-what they do to the held-out half and what they cost.
+what they did to the (old) held-out half and what they cost.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ from django.db import transaction
 from runbooks.models import Runbook
 from search.quality import (
     EARLIER_QUERIES,
+    FRESH_HELD_OUT_QUERIES,
+    FRESH_TUNING_QUERIES,
     HELD_OUT_QUERIES,
     TUNING_QUERIES,
     evaluate,
@@ -16,15 +18,10 @@ from search.quality import (
 )
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
-# DESIGN.md's targets on the held-out half, not reached yet (0.919 / 0.849 on
-# both engines with semantic re-ranking, 0.838 / 0.822 without): the strict
-# xfail turns into a failure the day they are, so the floors below get raised.
+# DESIGN.md's targets, held on the fresh held-out half (written before the
+# tuning it measures; 1.000 / 0.967 on both engines, see README, Search quality).
 TARGET_HIT_RATE = 0.95
 TARGET_MRR = 0.90
-# What the held-out half reaches today on both engines; a change that loses
-# ground fails here.
-HELD_OUT_HIT_RATE_FLOOR = 0.91
-HELD_OUT_MRR_FLOOR = 0.84
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +37,22 @@ def corpus_library(django_db_setup, django_db_blocker):
             atomic.__exit__(None, None, None)
 
 
-def test_new_query_set_has_at_least_sixty_queries_split_in_halves():
+def test_old_query_set_has_at_least_sixty_queries_split_in_halves():
     assert len(TUNING_QUERIES) + len(HELD_OUT_QUERIES) >= 60
     assert not {q for q, _ in TUNING_QUERIES} & {q for q, _ in HELD_OUT_QUERIES}
     assert len(EARLIER_QUERIES) == 34
+
+
+def test_fresh_query_set_has_at_least_eighty_queries_split_in_halves():
+    assert len(FRESH_TUNING_QUERIES) + len(FRESH_HELD_OUT_QUERIES) >= 80
+    assert abs(len(FRESH_TUNING_QUERIES) - len(FRESH_HELD_OUT_QUERIES)) <= 1
+    assert not {q for q, _ in FRESH_TUNING_QUERIES} & {q for q, _ in FRESH_HELD_OUT_QUERIES}
+
+
+def test_fresh_queries_are_new():
+    fresh = {q for q, _ in FRESH_TUNING_QUERIES + FRESH_HELD_OUT_QUERIES}
+    older = {q for q, _ in EARLIER_QUERIES + TUNING_QUERIES + HELD_OUT_QUERIES}
+    assert not fresh & older
 
 
 @pytest.mark.django_db
@@ -52,31 +61,32 @@ def test_every_corpus_runbook_is_kept_on_import(corpus_library):
 
 
 @pytest.mark.django_db
-def test_held_out_queries_find_the_right_runbook_in_the_top_three(corpus_library):
-    report = evaluate(search_ranked, HELD_OUT_QUERIES)
-    print(f"\nheld-out search quality on {corpus_library} corpus runbooks: {report.summary()}")
-    assert report.hit_rate >= HELD_OUT_HIT_RATE_FLOOR, report.misses
+def test_fresh_held_out_queries_find_the_right_runbook_in_the_top_three(corpus_library):
+    report = evaluate(search_ranked, FRESH_HELD_OUT_QUERIES)
+    print(
+        f"\nfresh held-out search quality on {corpus_library} corpus runbooks: {report.summary()}"
+    )
+    # Only the count: the held-out misses are not printed, so they cannot steer tuning.
+    assert report.hit_rate >= TARGET_HIT_RATE, f"{len(report.misses)} held-out misses"
 
 
 @pytest.mark.django_db
-def test_held_out_queries_rank_the_right_runbook_first_almost_always(corpus_library):
-    report = evaluate(search_ranked, HELD_OUT_QUERIES)
-    assert report.mrr >= HELD_OUT_MRR_FLOOR, report.misses
+def test_fresh_held_out_queries_rank_the_right_runbook_first_almost_always(corpus_library):
+    report = evaluate(search_ranked, FRESH_HELD_OUT_QUERIES)
+    assert report.mrr >= TARGET_MRR, f"MRR {report.mrr:.3f}"
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True, reason="held-out quality is below DESIGN.md's target (see README, Search quality)"
-)
-def test_held_out_queries_reach_the_design_targets(corpus_library):
-    report = evaluate(search_ranked, HELD_OUT_QUERIES)
-    assert report.hit_rate >= TARGET_HIT_RATE and report.mrr >= TARGET_MRR
-
-
-@pytest.mark.django_db
-def test_tuning_and_earlier_queries_keep_their_level(corpus_library):
+def test_tuning_material_keeps_its_level(corpus_library):
+    assert evaluate(search_ranked, FRESH_TUNING_QUERIES).hit_rate >= 0.97
     assert evaluate(search_ranked, TUNING_QUERIES).hit_rate >= 0.97
     assert evaluate(search_ranked, EARLIER_QUERIES).hit_rate >= 0.97
+
+
+@pytest.mark.django_db
+def test_old_held_out_queries_keep_their_level(corpus_library):
+    report = evaluate(search_ranked, HELD_OUT_QUERIES)
+    assert report.hit_rate >= 0.91 and report.mrr >= 0.89, report.misses
 
 
 @pytest.mark.django_db
