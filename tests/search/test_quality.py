@@ -107,3 +107,30 @@ def test_every_corpus_alert_name_opens_its_runbook(corpus_library, viewer_client
         assert choices.count() == 2, name
         for runbook in choices:
             assert runbook.get_absolute_url().encode() in response.content, name
+
+
+# Reported from the browser on the corpus: the symptom opens the runbook an
+# on-call engineer means, first.
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("pods crashlooping", "kubepodcrashlooping"),
+        ("disk filling up on node", "nodefilesystemspacefillingup"),
+    ],
+)
+def test_browser_reported_symptom_opens_the_meant_runbook_first(corpus_library, query, expected):
+    assert expected in search_ranked(query)[0]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["OOMKilled", "diskpressure"])
+def test_browser_reported_condition_names_find_runbooks(corpus_library, query):
+    assert search_ranked(query)
+
+
+@pytest.mark.django_db
+def test_short_typo_gets_did_you_mean_on_the_corpus(corpus_library):
+    from search.engine import search
+
+    assert "etcd" in search("etdc").suggestion
