@@ -38,6 +38,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -119,6 +120,8 @@ class Hit:
     full_match: bool = True
     # Incidents in which responders searching similar words attached this runbook.
     used_in: int = 0
+    # The runbook's alert names, read with its row (see _rows).
+    alert_names: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -140,7 +143,7 @@ class Hit:
             "review_state": self.review_state,
             "last_reviewed_at": reviewed.isoformat() if reviewed else None,
             "owner": self.runbook.owner.get_username() if self.runbook.owner else None,
-            "alert_names": [a.name for a in self.runbook.alert_names.all()],
+            "alert_names": self.alert_names,
             "used_in_incidents": self.used_in,
         }
 
@@ -220,14 +223,14 @@ def search(q: str, filters: Filters | None = None, *, limit: int = DEFAULT_LIMIT
     parsed = parsed.whole_words(_whole_words(backend, parsed))
 
     scope, scope_params = _scope_sql(filters, now)
-    ids, found = backend.candidates(parsed, scope, scope_params)
+    ids, found, exact_ids = backend.candidates(parsed, scope, scope_params)
     result.total, result.total_capped = min(found, COUNT_CAP), found > COUNT_CAP
     if result.total < DEFAULT_LIMIT and len(parsed.clauses) > 1:
         # Symptom sentences rarely share every word with a runbook: any clause will do.
         ids = list(
             dict.fromkeys(ids + backend.candidates_per_clause(parsed.clauses, scope, scope_params))
         )
-    ids = list(dict.fromkeys(_exact_name_ids(parsed, scope, scope_params) + ids))
+    ids = list(dict.fromkeys(exact_ids + ids))
     if not ids:
         return result
 
@@ -256,6 +259,7 @@ def search(q: str, filters: Filters | None = None, *, limit: int = DEFAULT_LIMIT
             s.state,
             s.full_match,
             s.used_in,
+            _alert_names(runbooks[s.id]),
         )
         for s in shown
         if s.id in runbooks
@@ -396,25 +400,69 @@ def _cache_key(text: str) -> str:
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
-def _exact_name_ids(parsed: ParsedQuery, scope: str, params: list[Any]) -> list[int]:
-    """Runbooks with an alert name equal to what was typed, squeezed ("kube_hpa_maxed_out")."""
+def _exact_name_sql(parsed: ParsedQuery, scope: str, params: list[Any]) -> tuple[str, list[Any]]:
+    """A UNION ALL part (kind 2) for the candidates statement: runbooks with an alert
+    name equal to what was typed, squeezed ("kube_hpa_maxed_out"); none under 4 letters."""
     if len(parsed.compact) < 4:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT DISTINCT a.runbook_id FROM runbooks_alertname a WHERE a.name_lower = %s {scope.format(id='a.runbook_id')}",
-            [parsed.compact, *params],
+        return "", []
+    return (
+        " UNION ALL SELECT DISTINCT a.runbook_id, 2 FROM runbooks_alertname a"
+        f" WHERE a.name_lower = %s {scope.format(id='a.runbook_id')}",
+        [parsed.compact, *params],
+    )
+
+
+def _split_candidates(rows: list[tuple[int, int]]) -> tuple[list[int], int, list[int]]:
+    """(head and body ids, the capped count, exact-name ids) from the kinds 0, 1 and 2."""
+    ids = list(dict.fromkeys(pk for pk, kind in rows if kind == 0))
+    exact = [pk for pk, kind in rows if kind == 2]
+    return ids, next(n for n, kind in rows if kind == 1), exact
+
+
+def _without_seq_scan(sql: str) -> str:
+    """The statement planned with sequential scans off, sent as one round trip.
+
+    With a LIMIT the planner expects a sequential scan to meet enough matches
+    early, but each row it reads costs a detoasted tsvector; the GIN index
+    hands over only rows that can match. SET LOCAL lasts for this implicit
+    transaction (or, inside atomic(), until it is turned back on here).
+    """
+    return f"SET LOCAL enable_seqscan = off; {sql}; SET LOCAL enable_seqscan = on"
+
+
+def _fetch_middle(cursor: Any) -> list[Any]:
+    """The rows of the statement wrapped by _without_seq_scan (the second of three)."""
+    cursor.nextset()
+    return cursor.fetchall()
+
+
+def _with_alert_names(queryset: QuerySet[Runbook]) -> QuerySet[Runbook]:
+    """The runbooks with their alert names (sorted) as one column, not a prefetch:
+    prefetch_related costs a second statement and more CPU than the first one."""
+    if connection.vendor == "postgresql":
+        sql = (
+            "SELECT coalesce(array_agg(a.name ORDER BY a.name), '{}') FROM runbooks_alertname a"
+            " WHERE a.runbook_id = runbooks_runbook.id"
         )
-        return [row[0] for row in cursor.fetchall()]
+    else:
+        sql = (
+            "SELECT json_group_array(name) FROM (SELECT a.name FROM runbooks_alertname a"
+            " WHERE a.runbook_id = runbooks_runbook.id ORDER BY a.name)"
+        )
+    return queryset.annotate(alert_list=RawSQL(sql, ()))
+
+
+def _alert_names(runbook: Runbook) -> list[str]:
+    names = runbook.alert_list  # type: ignore[attr-defined]
+    return list(json.loads(names) if isinstance(names, str) else names)
 
 
 def _rows(ids: list[int]) -> dict[int, Runbook]:
     if not ids:
         return {}
     return (
-        Runbook.objects.active()
-        .select_related("owner", "team")
-        .prefetch_related("alert_names")
+        _with_alert_names(Runbook.objects.active().select_related("owner", "team"))
+        .order_by()
         .in_bulk(ids)
     )
 
@@ -423,13 +471,20 @@ def _browse(result: SearchResult, filters: Filters, now: dt.datetime, limit: int
     """Filters without words: the matching runbooks, stalest first, so gaps are visible."""
     queryset = filters.apply(Runbook.objects.active(), now).distinct()
     runbooks = list(
-        queryset.select_related("owner", "team")
-        .prefetch_related("alert_names")
-        .order_by("next_review_due", "title")[:limit]
+        _with_alert_names(queryset.select_related("owner", "team")).order_by(
+            "next_review_due", "title"
+        )[:limit]
     )
     result.total = queryset.count() if len(runbooks) == limit else len(runbooks)
     result.hits = [
-        Hit(r, 0.0, highlight(r.summary[:300]), freshness.review_state(r, now)) for r in runbooks
+        Hit(
+            r,
+            0.0,
+            highlight(r.summary[:300]),
+            freshness.review_state(r, now),
+            alert_names=_alert_names(r),
+        )
+        for r in runbooks
     ]
     result.matched_all = len(result.hits)
 
@@ -454,8 +509,9 @@ def _placeholders(values: list[Any]) -> str:
 class _Postgres:
     def candidates(
         self, parsed: ParsedQuery, scope: str, params: list[Any]
-    ) -> tuple[list[int], int]:
-        """Head and body candidates and the (capped) count of matches, one pass over each index."""
+    ) -> tuple[list[int], int, list[int]]:
+        """Head and body candidates, the (capped) count of matches and the exact-name runbooks, one statement."""
+        exact_sql, exact_params = _exact_name_sql(parsed, scope, params)
         scope = scope.format(id="d.runbook_id")
         sql = f"""
             WITH body AS MATERIALIZED (
@@ -468,13 +524,14 @@ class _Postgres:
             (SELECT runbook_id, 0 FROM body LIMIT {BODY_CANDIDATES})
             UNION ALL
             SELECT count(*), 1 FROM body
+            {exact_sql}
         """
         expression = parsed.tsquery()
         with connection.cursor() as cursor:
-            cursor.execute(sql, [expression, *params, expression, *params])
-            rows = cursor.fetchall()
-        ids = list(dict.fromkeys(pk for pk, kind in rows if kind == 0))
-        return ids, next(n for n, kind in rows if kind == 1)
+            cursor.execute(
+                _without_seq_scan(sql), [expression, *params, expression, *params, *exact_params]
+            )
+            return _split_candidates(_fetch_middle(cursor))
 
     def candidates_per_clause(
         self, clauses: list[Clause], scope: str, params: list[Any]
@@ -495,8 +552,8 @@ class _Postgres:
             values += [clause.tsquery(), *params]
         values += [" | ".join(c.tsquery() for c in clauses), *params]
         with connection.cursor() as cursor:
-            cursor.execute(" UNION ".join(parts), values)
-            return [row[0] for row in cursor.fetchall()]
+            cursor.execute(_without_seq_scan(" UNION ".join(parts)), values)
+            return [row[0] for row in _fetch_middle(cursor)]
 
     def places(
         self, clauses: list[Clause], ids: list[int]
@@ -587,8 +644,9 @@ class _Postgres:
 class _Sqlite:
     def candidates(
         self, parsed: ParsedQuery, scope: str, params: list[Any]
-    ) -> tuple[list[int], int]:
-        """Head and body candidates and the (capped) count of matches."""
+    ) -> tuple[list[int], int, list[int]]:
+        """Head and body candidates, the (capped) count of matches and the exact-name runbooks."""
+        exact_sql, exact_params = _exact_name_sql(parsed, scope, params)
         scope = scope.format(id="rowid")
         sql = f"""
             WITH body AS MATERIALIZED (
@@ -600,12 +658,14 @@ class _Sqlite:
             SELECT id, 0 FROM (SELECT id FROM body LIMIT {BODY_CANDIDATES})
             UNION ALL
             SELECT count(*), 1 FROM body
+            {exact_sql}
         """
         with connection.cursor() as cursor:
-            cursor.execute(sql, [parsed.fts5(), *params, parsed.fts5("names lead"), *params])
-            rows = cursor.fetchall()
-        ids = list(dict.fromkeys(pk for pk, kind in rows if kind == 0))
-        return ids, next(n for n, kind in rows if kind == 1)
+            cursor.execute(
+                sql,
+                [parsed.fts5(), *params, parsed.fts5("names lead"), *params, *exact_params],
+            )
+            return _split_candidates(cursor.fetchall())
 
     def candidates_per_clause(
         self, clauses: list[Clause], scope: str, params: list[Any]
