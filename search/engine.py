@@ -62,6 +62,8 @@ CLAUSE_CANDIDATES = 160
 MIN_PER_CLAUSE = 20
 # Document counts stop here; a commoner clause counts as in COMMON_SHARE of the library.
 DF_CAP = 2000
+# Up to this many runbooks (PostgreSQL), candidates come through the GIN index only (see _index_only).
+INDEX_ONLY_LIBRARY = 25_000
 COMMON_SHARE = 0.5
 COUNT_CAP = 1000
 FIELD_WEIGHTS = {"names": 3.0, "lead": 2.0, "body": 1.0}
@@ -223,12 +225,15 @@ def search(q: str, filters: Filters | None = None, *, limit: int = DEFAULT_LIMIT
     parsed = parsed.whole_words(_whole_words(backend, parsed))
 
     scope, scope_params = _scope_sql(filters, now)
-    ids, found, exact_ids = backend.candidates(parsed, scope, scope_params)
+    index_only = _index_only(backend, parsed.clauses)
+    ids, found, exact_ids = backend.candidates(parsed, scope, scope_params, index_only)
     result.total, result.total_capped = min(found, COUNT_CAP), found > COUNT_CAP
     if result.total < DEFAULT_LIMIT and len(parsed.clauses) > 1:
         # Symptom sentences rarely share every word with a runbook: any clause will do.
         ids = list(
-            dict.fromkeys(ids + backend.candidates_per_clause(parsed.clauses, scope, scope_params))
+            dict.fromkeys(
+                ids + backend.candidates_per_clause(parsed.clauses, scope, scope_params, index_only)
+            )
         )
     ids = list(dict.fromkeys(exact_ids + ids))
     if not ids:
@@ -372,6 +377,28 @@ def _to_datetime(value: Any) -> dt.datetime | None:
 
 def _idf(backend: _Postgres | _Sqlite, clauses: list[Clause]) -> list[float]:
     """Rarity of each clause: ln(1 + N / df), document counts cached for STATS_TTL seconds."""
+    counts, total = _document_counts(backend, clauses)
+    idf = []
+    for count in counts:
+        df = max(count, total * COMMON_SHARE) if count >= DF_CAP else count
+        idf.append(math.log(1 + total / max(1, df)))
+    return idf
+
+
+def _index_only(backend: _Postgres | _Sqlite, clauses: list[Clause]) -> bool:
+    """Whether candidates are gathered through the full-text index only (no sequential scan).
+
+    Reading rows in order until COUNT_CAP match detoasts each one; the index
+    hands over only possible matches, but builds all of them first. So: the
+    index for a library up to INDEX_ONLY_LIBRARY runbooks or a query with a
+    clause under DF_CAP runbooks, the planner's choice when every clause is common.
+    """
+    counts, total = _document_counts(backend, clauses)
+    return total <= INDEX_ONLY_LIBRARY or min(counts, default=0) < DF_CAP
+
+
+def _document_counts(backend: _Postgres | _Sqlite, clauses: list[Clause]) -> tuple[list[int], int]:
+    """Per clause, how many runbooks match (capped at DF_CAP), and the library size; cached."""
     keys = {
         f"search:df:{connection.vendor}:{_cache_key(c.tsquery())}": i for i, c in enumerate(clauses)
     }
@@ -386,14 +413,7 @@ def _idf(backend: _Postgres | _Sqlite, clauses: list[Clause]) -> list[float]:
         cache.set_many(fresh, STATS_TTL)
         cached.update(fresh)
     total = max(1, cached["search:df:total"])
-    idf = []
-    for key, i in keys.items():
-        if i < 0:
-            continue
-        df = cached[key]
-        df = max(df, total * COMMON_SHARE) if df >= DF_CAP else df
-        idf.append(math.log(1 + total / max(1, df)))
-    return idf
+    return [cached[key] for key, i in keys.items() if i >= 0], total
 
 
 def _cache_key(text: str) -> str:
@@ -419,21 +439,20 @@ def _split_candidates(rows: list[tuple[int, int]]) -> tuple[list[int], int, list
     return ids, next(n for n, kind in rows if kind == 1), exact
 
 
-def _without_seq_scan(sql: str) -> str:
-    """The statement planned with sequential scans off, sent as one round trip.
+def _run(cursor: Any, sql: str, params: list[Any], index_only: bool) -> list[Any]:
+    """The statement's rows; with index_only, planned with sequential scans off, still one round trip.
 
     With a LIMIT the planner expects a sequential scan to meet enough matches
-    early, but each row it reads costs a detoasted tsvector; the GIN index
-    hands over only rows that can match. SET LOCAL lasts for this implicit
-    transaction (or, inside atomic(), until it is turned back on here).
+    early, but each row it reads costs a detoasted tsvector, and it misjudges
+    how many rows match an expanded or phrase query. SET LOCAL lasts for this
+    implicit transaction (or, inside atomic(), until it is turned back on here).
     """
-    return f"SET LOCAL enable_seqscan = off; {sql}; SET LOCAL enable_seqscan = on"
-
-
-def _fetch_middle(cursor: Any) -> list[Any]:
-    """The rows of the statement wrapped by _without_seq_scan (the second of three)."""
+    if not index_only:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    cursor.execute(f"SET LOCAL enable_seqscan = off; {sql}; SET LOCAL enable_seqscan = on", params)
     cursor.nextset()
-    return cursor.fetchall()
+    return list(cursor.fetchall())
 
 
 def _with_alert_names(queryset: QuerySet[Runbook]) -> QuerySet[Runbook]:
@@ -508,7 +527,7 @@ def _placeholders(values: list[Any]) -> str:
 
 class _Postgres:
     def candidates(
-        self, parsed: ParsedQuery, scope: str, params: list[Any]
+        self, parsed: ParsedQuery, scope: str, params: list[Any], index_only: bool
     ) -> tuple[list[int], int, list[int]]:
         """Head and body candidates, the (capped) count of matches and the exact-name runbooks, one statement."""
         exact_sql, exact_params = _exact_name_sql(parsed, scope, params)
@@ -528,13 +547,17 @@ class _Postgres:
         """
         expression = parsed.tsquery()
         with connection.cursor() as cursor:
-            cursor.execute(
-                _without_seq_scan(sql), [expression, *params, expression, *params, *exact_params]
+            return _split_candidates(
+                _run(
+                    cursor,
+                    sql,
+                    [expression, *params, expression, *params, *exact_params],
+                    index_only,
+                )
             )
-            return _split_candidates(_fetch_middle(cursor))
 
     def candidates_per_clause(
-        self, clauses: list[Clause], scope: str, params: list[Any]
+        self, clauses: list[Clause], scope: str, params: list[Any], index_only: bool
     ) -> list[int]:
         scope = scope.format(id="d.runbook_id")
         share = max(MIN_PER_CLAUSE, CLAUSE_CANDIDATES // len(clauses))
@@ -552,8 +575,7 @@ class _Postgres:
             values += [clause.tsquery(), *params]
         values += [" | ".join(c.tsquery() for c in clauses), *params]
         with connection.cursor() as cursor:
-            cursor.execute(_without_seq_scan(" UNION ".join(parts)), values)
-            return [row[0] for row in _fetch_middle(cursor)]
+            return [row[0] for row in _run(cursor, " UNION ".join(parts), values, index_only)]
 
     def places(
         self, clauses: list[Clause], ids: list[int]
@@ -643,9 +665,9 @@ class _Postgres:
 
 class _Sqlite:
     def candidates(
-        self, parsed: ParsedQuery, scope: str, params: list[Any]
+        self, parsed: ParsedQuery, scope: str, params: list[Any], index_only: bool
     ) -> tuple[list[int], int, list[int]]:
-        """Head and body candidates, the (capped) count of matches and the exact-name runbooks."""
+        """Head and body candidates, the (capped) count of matches and the exact-name runbooks (FTS5 has one plan)."""
         exact_sql, exact_params = _exact_name_sql(parsed, scope, params)
         scope = scope.format(id="rowid")
         sql = f"""
@@ -668,7 +690,7 @@ class _Sqlite:
             return _split_candidates(cursor.fetchall())
 
     def candidates_per_clause(
-        self, clauses: list[Clause], scope: str, params: list[Any]
+        self, clauses: list[Clause], scope: str, params: list[Any], index_only: bool
     ) -> list[int]:
         scope = scope.format(id="rowid")
         share = max(MIN_PER_CLAUSE, CLAUSE_CANDIDATES // len(clauses))
