@@ -276,9 +276,8 @@ def _rank(
     backend: _Postgres | _Sqlite, parsed: ParsedQuery, ids: list[int], now: dt.datetime
 ) -> list[_Scored]:
     clauses = parsed.clauses
-    places, exact = backend.places(clauses, ids)
+    places, exact, rows = backend.places(clauses, ids)
     idf = _idf(backend, clauses)
-    rows = _rank_rows(ids)
     boosts = learning.boosts(parsed.terms, ids, now)
     scored = []
     for runbook in rows:
@@ -348,16 +347,14 @@ class _RankRow:
     last_drilled_at: dt.datetime | None
 
 
-def _rank_rows(ids: list[int]) -> list[_RankRow]:
-    """Title and review fields of the active candidates (raw SQL: the ORM's IN list costs more than the query)."""
-    columns = ", ".join(("id", "title", *freshness.FIELDS))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {columns} FROM runbooks_runbook WHERE archived_at IS NULL AND id IN ({_placeholders(ids)})",
-            ids,
-        )
-        rows = cursor.fetchall()
-    return [_RankRow(row[0], row[1], **_review_values(row[2:])) for row in rows]
+# The active candidates' title and review fields (raw SQL: the ORM's IN list costs more than
+# the query), read with each one's alert names in the backends' places statement.
+RANK_COLUMNS = ", ".join(f"r.{name}" for name in ("id", "title", *freshness.FIELDS))
+RANK_WIDTH = 2 + len(freshness.FIELDS)
+
+
+def _rank_row(values: tuple[Any, ...]) -> _RankRow:
+    return _RankRow(values[0], values[1], **_review_values(values[2:]))
 
 
 def _review_values(values: tuple[Any, ...]) -> dict[str, Any]:
@@ -579,7 +576,7 @@ class _Postgres:
 
     def places(
         self, clauses: list[Clause], ids: list[int]
-    ) -> tuple[dict[int, dict[int, str]], dict[int, set[str]]]:
+    ) -> tuple[dict[int, dict[int, str]], dict[int, set[str]], list[_RankRow]]:
         columns, params = [], []
         for clause in clauses:
             columns += [
@@ -588,12 +585,23 @@ class _Postgres:
                 f"d.document @@ to_tsquery('{TEXT_CONFIG}', %s)",
             ]
             params += [clause.tsquery("A"), clause.tsquery(), clause.tsquery()]
-        sql = f"SELECT d.runbook_id, d.names, {', '.join(columns)} FROM search_runbooksearchdocument d WHERE d.runbook_id = ANY(%s)"
+        sql = f"""
+            SELECT {RANK_COLUMNS}, d.names, {", ".join(columns)}
+              FROM runbooks_runbook r LEFT JOIN search_runbooksearchdocument d ON d.runbook_id = r.id
+             WHERE r.id = ANY(%s) AND r.archived_at IS NULL
+        """
         places: dict[int, dict[int, str]] = {}
         exact: dict[int, set[str]] = {}
+        rows: list[_RankRow] = []
         with connection.cursor() as cursor:
             cursor.execute(sql, [*params, ids])
-            for pk, names, *flags in cursor.fetchall():
+            for row in cursor.fetchall():
+                rows.append(_rank_row(row[:RANK_WIDTH]))
+                pk: int = row[0]
+                names: str | None = row[RANK_WIDTH]
+                flags = row[RANK_WIDTH + 1 :]
+                if names is None:
+                    continue  # not indexed (yet): no places, no names
                 exact[pk] = set(names.split())
                 found = {}
                 for i in range(len(clauses)):
@@ -604,7 +612,7 @@ class _Postgres:
                     if place:
                         found[i] = place
                 places[pk] = found
-        return places, exact
+        return places, exact, rows
 
     def document_frequencies(self, clauses: list[Clause], *, with_total: bool) -> list[int]:
         parts = [
@@ -712,7 +720,7 @@ class _Sqlite:
 
     def places(
         self, clauses: list[Clause], ids: list[int]
-    ) -> tuple[dict[int, dict[int, str]], dict[int, set[str]]]:
+    ) -> tuple[dict[int, dict[int, str]], dict[int, set[str]], list[_RankRow]]:
         # Each clause's matches in full, kept to the candidates by "+rowid IN": the
         # "+" keeps that test away from FTS5, which would run the MATCH once per
         # listed id (twenty times slower); filtered in SQL, a clause matching
@@ -734,12 +742,17 @@ class _Sqlite:
                 found = best.setdefault(pk, {})
                 found[i] = max(found.get(i, 0), rank)
             cursor.execute(
-                f"SELECT runbook_id, names FROM search_runbooksearchdocument WHERE runbook_id IN ({id_list})",
+                f"SELECT {RANK_COLUMNS}, d.names FROM runbooks_runbook r"
+                " LEFT JOIN search_runbooksearchdocument d ON d.runbook_id = r.id"
+                f" WHERE r.id IN ({id_list}) AND r.archived_at IS NULL",
                 ids,
             )
-            exact = {pk: set(names.split()) for pk, names in cursor.fetchall()}
+            fetched = cursor.fetchall()
+        rows = [_rank_row(row[:RANK_WIDTH]) for row in fetched]
+        exact = {row[0]: set(row[-1].split()) for row in fetched if row[-1] is not None}
         label = {3: "names", 2: "lead", 1: "body"}
-        return {pk: {i: label[r] for i, r in found.items()} for pk, found in best.items()}, exact
+        places = {pk: {i: label[r] for i, r in found.items()} for pk, found in best.items()}
+        return places, exact, rows
 
     def document_frequencies(self, clauses: list[Clause], *, with_total: bool) -> list[int]:
         parts = [
