@@ -12,7 +12,8 @@ How a query runs (a bounded number of statements whatever the library size):
    or lead hold every clause, and as many more from anywhere in the text;
    when fewer than a page match every clause, runbooks matching any clause
    join them. Nothing is ranked that was not gathered, so a query matching
-   most of the library costs about what a narrow one does.
+   most of the library costs about what a narrow one does. The capped count
+   and the runbooks whose alert name was typed come in the same statement.
 3. Ranking, the same Python on both engines: per clause, the best place it
    occurs in the runbook (names 3, lead 2, body 1) times the clause's rarity
    (idf from capped document counts), summed; an exact alert name typed adds
