@@ -226,14 +226,20 @@ def search(q: str, filters: Filters | None = None, *, limit: int = DEFAULT_LIMIT
     parsed = parsed.whole_words(_whole_words(backend, parsed))
 
     scope, scope_params = _scope_sql(filters, now)
-    index_only = _index_only(backend, parsed.clauses)
+    index_only = _index_only(backend, parsed.clauses, every=True)
     ids, found, exact_ids = backend.candidates(parsed, scope, scope_params, index_only)
     result.total, result.total_capped = min(found, COUNT_CAP), found > COUNT_CAP
     if result.total < DEFAULT_LIMIT and len(parsed.clauses) > 1:
         # Symptom sentences rarely share every word with a runbook: any clause will do.
         ids = list(
             dict.fromkeys(
-                ids + backend.candidates_per_clause(parsed.clauses, scope, scope_params, index_only)
+                ids
+                + backend.candidates_per_clause(
+                    parsed.clauses,
+                    scope,
+                    scope_params,
+                    _index_only(backend, parsed.clauses, every=False),
+                )
             )
         )
     ids = list(dict.fromkeys(exact_ids + ids))
@@ -383,16 +389,18 @@ def _idf(backend: _Postgres | _Sqlite, clauses: list[Clause]) -> list[float]:
     return idf
 
 
-def _index_only(backend: _Postgres | _Sqlite, clauses: list[Clause]) -> bool:
+def _index_only(backend: _Postgres | _Sqlite, clauses: list[Clause], *, every: bool) -> bool:
     """Whether candidates are gathered through the full-text index only (no sequential scan).
 
-    Reading rows in order until COUNT_CAP match detoasts each one; the index
-    hands over only possible matches, but builds all of them first. So: the
-    index for a library up to INDEX_ONLY_LIBRARY runbooks or a query with a
-    clause under DF_CAP runbooks, the planner's choice when every clause is common.
+    Reading rows in order stops at the LIMIT but tests every row it passes;
+    the index hands over only possible matches, but builds all of them first.
+    So: the index for a library up to INDEX_ONLY_LIBRARY runbooks, or when the
+    matches are few: a clause under DF_CAP runbooks when every clause must
+    match, every clause under it when any may; otherwise the planner's choice.
     """
     counts, total = _document_counts(backend, clauses)
-    return total <= INDEX_ONLY_LIBRARY or min(counts, default=0) < DF_CAP
+    bound = min(counts, default=0) if every else max(counts, default=0)
+    return total <= INDEX_ONLY_LIBRARY or bound < DF_CAP
 
 
 def _document_counts(backend: _Postgres | _Sqlite, clauses: list[Clause]) -> tuple[list[int], int]:
