@@ -5,7 +5,8 @@ than fits in a row, so PostgreSQL moved the tsvector to the TOAST table too:
 every row a sequential scan or a GIN recheck reads cost a second lookup. With
 `document` stored MAIN and the other two EXTERNAL, the tsvector stays in the
 row and only ts_headline and the semantic re-ranking (20-30 rows a query)
-read TOAST. Existing rows are rewritten once so they take the new layout.
+read TOAST. Existing rows are rewritten once so they take the new layout
+(both ways: migrating back to 0005 restores the old one).
 Nothing to do on SQLite (FTS5 stores its own index).
 """
 
@@ -24,6 +25,8 @@ POSTGRES_BACKWARD = [
     " ALTER COLUMN document SET STORAGE EXTENDED,"
     " ALTER COLUMN snippet_text SET STORAGE EXTENDED,"
     " ALTER COLUMN embedding SET STORAGE EXTENDED",
+    "UPDATE search_runbooksearchdocument SET document = document || ''::tsvector,"
+    " snippet_text = snippet_text || '', embedding = embedding || ''::bytea",
 ]
 
 
