@@ -12,7 +12,8 @@ How a query runs (a bounded number of statements whatever the library size):
    or lead hold every clause, and as many more from anywhere in the text;
    when fewer than a page match every clause, runbooks matching any clause
    join them. Nothing is ranked that was not gathered, so a query matching
-   most of the library costs about what a narrow one does.
+   most of the library costs about what a narrow one does. The capped count
+   and the runbooks whose alert name was typed come in the same statement.
 3. Ranking, the same Python on both engines: per clause, the best place it
    occurs in the runbook (names 3, lead 2, body 1) times the clause's rarity
    (idf from capped document counts), summed; an exact alert name typed adds
@@ -38,6 +39,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -61,6 +63,8 @@ CLAUSE_CANDIDATES = 160
 MIN_PER_CLAUSE = 20
 # Document counts stop here; a commoner clause counts as in COMMON_SHARE of the library.
 DF_CAP = 2000
+# Up to this many runbooks (PostgreSQL), candidates come through the GIN index only (see _index_only).
+INDEX_ONLY_LIBRARY = 25_000
 COMMON_SHARE = 0.5
 COUNT_CAP = 1000
 FIELD_WEIGHTS = {"names": 3.0, "lead": 2.0, "body": 1.0}
@@ -119,6 +123,8 @@ class Hit:
     full_match: bool = True
     # Incidents in which responders searching similar words attached this runbook.
     used_in: int = 0
+    # The runbook's alert names, read with its row (see _rows).
+    alert_names: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -140,7 +146,7 @@ class Hit:
             "review_state": self.review_state,
             "last_reviewed_at": reviewed.isoformat() if reviewed else None,
             "owner": self.runbook.owner.get_username() if self.runbook.owner else None,
-            "alert_names": [a.name for a in self.runbook.alert_names.all()],
+            "alert_names": self.alert_names,
             "used_in_incidents": self.used_in,
         }
 
@@ -220,14 +226,23 @@ def search(q: str, filters: Filters | None = None, *, limit: int = DEFAULT_LIMIT
     parsed = parsed.whole_words(_whole_words(backend, parsed))
 
     scope, scope_params = _scope_sql(filters, now)
-    ids, found = backend.candidates(parsed, scope, scope_params)
+    index_only = _index_only(backend, parsed.clauses, every=True)
+    ids, found, exact_ids = backend.candidates(parsed, scope, scope_params, index_only)
     result.total, result.total_capped = min(found, COUNT_CAP), found > COUNT_CAP
     if result.total < DEFAULT_LIMIT and len(parsed.clauses) > 1:
         # Symptom sentences rarely share every word with a runbook: any clause will do.
         ids = list(
-            dict.fromkeys(ids + backend.candidates_per_clause(parsed.clauses, scope, scope_params))
+            dict.fromkeys(
+                ids
+                + backend.candidates_per_clause(
+                    parsed.clauses,
+                    scope,
+                    scope_params,
+                    _index_only(backend, parsed.clauses, every=False),
+                )
+            )
         )
-    ids = list(dict.fromkeys(_exact_name_ids(parsed, scope, scope_params) + ids))
+    ids = list(dict.fromkeys(exact_ids + ids))
     if not ids:
         return result
 
@@ -256,6 +271,7 @@ def search(q: str, filters: Filters | None = None, *, limit: int = DEFAULT_LIMIT
             s.state,
             s.full_match,
             s.used_in,
+            _alert_names(runbooks[s.id]),
         )
         for s in shown
         if s.id in runbooks
@@ -267,9 +283,8 @@ def _rank(
     backend: _Postgres | _Sqlite, parsed: ParsedQuery, ids: list[int], now: dt.datetime
 ) -> list[_Scored]:
     clauses = parsed.clauses
-    places, exact = backend.places(clauses, ids)
+    places, exact, rows = backend.places(clauses, ids)
     idf = _idf(backend, clauses)
-    rows = _rank_rows(ids)
     boosts = learning.boosts(parsed.terms, ids, now)
     scored = []
     for runbook in rows:
@@ -339,16 +354,14 @@ class _RankRow:
     last_drilled_at: dt.datetime | None
 
 
-def _rank_rows(ids: list[int]) -> list[_RankRow]:
-    """Title and review fields of the active candidates (raw SQL: the ORM's IN list costs more than the query)."""
-    columns = ", ".join(("id", "title", *freshness.FIELDS))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {columns} FROM runbooks_runbook WHERE archived_at IS NULL AND id IN ({_placeholders(ids)})",
-            ids,
-        )
-        rows = cursor.fetchall()
-    return [_RankRow(row[0], row[1], **_review_values(row[2:])) for row in rows]
+# The active candidates' title and review fields (raw SQL: the ORM's IN list costs more than
+# the query), read with each one's alert names in the backends' places statement.
+RANK_COLUMNS = ", ".join(f"r.{name}" for name in ("id", "title", *freshness.FIELDS))
+RANK_WIDTH = 2 + len(freshness.FIELDS)
+
+
+def _rank_row(values: tuple[Any, ...]) -> _RankRow:
+    return _RankRow(values[0], values[1], **_review_values(values[2:]))
 
 
 def _review_values(values: tuple[Any, ...]) -> dict[str, Any]:
@@ -368,6 +381,30 @@ def _to_datetime(value: Any) -> dt.datetime | None:
 
 def _idf(backend: _Postgres | _Sqlite, clauses: list[Clause]) -> list[float]:
     """Rarity of each clause: ln(1 + N / df), document counts cached for STATS_TTL seconds."""
+    counts, total = _document_counts(backend, clauses)
+    idf = []
+    for count in counts:
+        df = max(count, total * COMMON_SHARE) if count >= DF_CAP else count
+        idf.append(math.log(1 + total / max(1, df)))
+    return idf
+
+
+def _index_only(backend: _Postgres | _Sqlite, clauses: list[Clause], *, every: bool) -> bool:
+    """Whether candidates are gathered through the full-text index only (no sequential scan).
+
+    Reading rows in order stops at the LIMIT but tests every row it passes;
+    the index hands over only possible matches, but builds all of them first.
+    So: the index for a library up to INDEX_ONLY_LIBRARY runbooks, or when the
+    matches are few: a clause under DF_CAP runbooks when every clause must
+    match, every clause under it when any may; otherwise the planner's choice.
+    """
+    counts, total = _document_counts(backend, clauses)
+    bound = min(counts, default=0) if every else max(counts, default=0)
+    return total <= INDEX_ONLY_LIBRARY or bound < DF_CAP
+
+
+def _document_counts(backend: _Postgres | _Sqlite, clauses: list[Clause]) -> tuple[list[int], int]:
+    """Per clause, how many runbooks match (capped at DF_CAP), and the library size; cached."""
     keys = {
         f"search:df:{connection.vendor}:{_cache_key(c.tsquery())}": i for i, c in enumerate(clauses)
     }
@@ -382,39 +419,75 @@ def _idf(backend: _Postgres | _Sqlite, clauses: list[Clause]) -> list[float]:
         cache.set_many(fresh, STATS_TTL)
         cached.update(fresh)
     total = max(1, cached["search:df:total"])
-    idf = []
-    for key, i in keys.items():
-        if i < 0:
-            continue
-        df = cached[key]
-        df = max(df, total * COMMON_SHARE) if df >= DF_CAP else df
-        idf.append(math.log(1 + total / max(1, df)))
-    return idf
+    return [cached[key] for key, i in keys.items() if i >= 0], total
 
 
 def _cache_key(text: str) -> str:
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
-def _exact_name_ids(parsed: ParsedQuery, scope: str, params: list[Any]) -> list[int]:
-    """Runbooks with an alert name equal to what was typed, squeezed ("kube_hpa_maxed_out")."""
+def _exact_name_sql(parsed: ParsedQuery, scope: str, params: list[Any]) -> tuple[str, list[Any]]:
+    """A UNION ALL part (kind 2) for the candidates statement: runbooks with an alert
+    name equal to what was typed, squeezed ("kube_hpa_maxed_out"); none under 4 letters."""
     if len(parsed.compact) < 4:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT DISTINCT a.runbook_id FROM runbooks_alertname a WHERE a.name_lower = %s {scope.format(id='a.runbook_id')}",
-            [parsed.compact, *params],
+        return "", []
+    return (
+        " UNION ALL SELECT DISTINCT a.runbook_id, 2 FROM runbooks_alertname a"
+        f" WHERE a.name_lower = %s {scope.format(id='a.runbook_id')}",
+        [parsed.compact, *params],
+    )
+
+
+def _split_candidates(rows: list[tuple[int, int]]) -> tuple[list[int], int, list[int]]:
+    """(head and body ids, the capped count, exact-name ids) from the kinds 0, 1 and 2."""
+    ids = list(dict.fromkeys(pk for pk, kind in rows if kind == 0))
+    exact = [pk for pk, kind in rows if kind == 2]
+    return ids, next(n for n, kind in rows if kind == 1), exact
+
+
+def _run(cursor: Any, sql: str, params: list[Any], index_only: bool) -> list[Any]:
+    """The statement's rows; with index_only, planned with sequential scans off, still one round trip.
+
+    With a LIMIT the planner expects a sequential scan to meet enough matches
+    early, but each row it reads costs a detoasted tsvector, and it misjudges
+    how many rows match an expanded or phrase query. SET LOCAL lasts for this
+    implicit transaction (or, inside atomic(), until it is turned back on here).
+    """
+    if not index_only:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    cursor.execute(f"SET LOCAL enable_seqscan = off; {sql}; SET LOCAL enable_seqscan = on", params)
+    cursor.nextset()
+    return list(cursor.fetchall())
+
+
+def _with_alert_names(queryset: QuerySet[Runbook]) -> QuerySet[Runbook]:
+    """The runbooks with their alert names (sorted) as one column, not a prefetch:
+    prefetch_related costs a second statement and more CPU than the first one."""
+    if connection.vendor == "postgresql":
+        sql = (
+            "SELECT coalesce(array_agg(a.name ORDER BY a.name), '{}') FROM runbooks_alertname a"
+            " WHERE a.runbook_id = runbooks_runbook.id"
         )
-        return [row[0] for row in cursor.fetchall()]
+    else:
+        sql = (
+            "SELECT json_group_array(name) FROM (SELECT a.name FROM runbooks_alertname a"
+            " WHERE a.runbook_id = runbooks_runbook.id ORDER BY a.name)"
+        )
+    return queryset.annotate(alert_list=RawSQL(sql, ()))
+
+
+def _alert_names(runbook: Runbook) -> list[str]:
+    names = runbook.alert_list  # type: ignore[attr-defined]
+    return list(json.loads(names) if isinstance(names, str) else names)
 
 
 def _rows(ids: list[int]) -> dict[int, Runbook]:
     if not ids:
         return {}
     return (
-        Runbook.objects.active()
-        .select_related("owner", "team")
-        .prefetch_related("alert_names")
+        _with_alert_names(Runbook.objects.active().select_related("owner", "team"))
+        .order_by()
         .in_bulk(ids)
     )
 
@@ -423,13 +496,20 @@ def _browse(result: SearchResult, filters: Filters, now: dt.datetime, limit: int
     """Filters without words: the matching runbooks, stalest first, so gaps are visible."""
     queryset = filters.apply(Runbook.objects.active(), now).distinct()
     runbooks = list(
-        queryset.select_related("owner", "team")
-        .prefetch_related("alert_names")
-        .order_by("next_review_due", "title")[:limit]
+        _with_alert_names(queryset.select_related("owner", "team")).order_by(
+            "next_review_due", "title"
+        )[:limit]
     )
     result.total = queryset.count() if len(runbooks) == limit else len(runbooks)
     result.hits = [
-        Hit(r, 0.0, highlight(r.summary[:300]), freshness.review_state(r, now)) for r in runbooks
+        Hit(
+            r,
+            0.0,
+            highlight(r.summary[:300]),
+            freshness.review_state(r, now),
+            alert_names=_alert_names(r),
+        )
+        for r in runbooks
     ]
     result.matched_all = len(result.hits)
 
@@ -453,9 +533,10 @@ def _placeholders(values: list[Any]) -> str:
 
 class _Postgres:
     def candidates(
-        self, parsed: ParsedQuery, scope: str, params: list[Any]
-    ) -> tuple[list[int], int]:
-        """Head and body candidates and the (capped) count of matches, one pass over each index."""
+        self, parsed: ParsedQuery, scope: str, params: list[Any], index_only: bool
+    ) -> tuple[list[int], int, list[int]]:
+        """Head and body candidates, the (capped) count of matches and the exact-name runbooks, one statement."""
+        exact_sql, exact_params = _exact_name_sql(parsed, scope, params)
         scope = scope.format(id="d.runbook_id")
         sql = f"""
             WITH body AS MATERIALIZED (
@@ -468,16 +549,21 @@ class _Postgres:
             (SELECT runbook_id, 0 FROM body LIMIT {BODY_CANDIDATES})
             UNION ALL
             SELECT count(*), 1 FROM body
+            {exact_sql}
         """
         expression = parsed.tsquery()
         with connection.cursor() as cursor:
-            cursor.execute(sql, [expression, *params, expression, *params])
-            rows = cursor.fetchall()
-        ids = list(dict.fromkeys(pk for pk, kind in rows if kind == 0))
-        return ids, next(n for n, kind in rows if kind == 1)
+            return _split_candidates(
+                _run(
+                    cursor,
+                    sql,
+                    [expression, *params, expression, *params, *exact_params],
+                    index_only,
+                )
+            )
 
     def candidates_per_clause(
-        self, clauses: list[Clause], scope: str, params: list[Any]
+        self, clauses: list[Clause], scope: str, params: list[Any], index_only: bool
     ) -> list[int]:
         scope = scope.format(id="d.runbook_id")
         share = max(MIN_PER_CLAUSE, CLAUSE_CANDIDATES // len(clauses))
@@ -495,12 +581,11 @@ class _Postgres:
             values += [clause.tsquery(), *params]
         values += [" | ".join(c.tsquery() for c in clauses), *params]
         with connection.cursor() as cursor:
-            cursor.execute(" UNION ".join(parts), values)
-            return [row[0] for row in cursor.fetchall()]
+            return [row[0] for row in _run(cursor, " UNION ".join(parts), values, index_only)]
 
     def places(
         self, clauses: list[Clause], ids: list[int]
-    ) -> tuple[dict[int, dict[int, str]], dict[int, set[str]]]:
+    ) -> tuple[dict[int, dict[int, str]], dict[int, set[str]], list[_RankRow]]:
         columns, params = [], []
         for clause in clauses:
             columns += [
@@ -509,12 +594,23 @@ class _Postgres:
                 f"d.document @@ to_tsquery('{TEXT_CONFIG}', %s)",
             ]
             params += [clause.tsquery("A"), clause.tsquery(), clause.tsquery()]
-        sql = f"SELECT d.runbook_id, d.names, {', '.join(columns)} FROM search_runbooksearchdocument d WHERE d.runbook_id = ANY(%s)"
+        sql = f"""
+            SELECT {RANK_COLUMNS}, d.names, {", ".join(columns)}
+              FROM runbooks_runbook r LEFT JOIN search_runbooksearchdocument d ON d.runbook_id = r.id
+             WHERE r.id = ANY(%s) AND r.archived_at IS NULL
+        """
         places: dict[int, dict[int, str]] = {}
         exact: dict[int, set[str]] = {}
+        rows: list[_RankRow] = []
         with connection.cursor() as cursor:
             cursor.execute(sql, [*params, ids])
-            for pk, names, *flags in cursor.fetchall():
+            for row in cursor.fetchall():
+                rows.append(_rank_row(row[:RANK_WIDTH]))
+                pk: int = row[0]
+                names: str | None = row[RANK_WIDTH]
+                flags = row[RANK_WIDTH + 1 :]
+                if names is None:
+                    continue  # not indexed (yet): no places, no names
                 exact[pk] = set(names.split())
                 found = {}
                 for i in range(len(clauses)):
@@ -525,7 +621,7 @@ class _Postgres:
                     if place:
                         found[i] = place
                 places[pk] = found
-        return places, exact
+        return places, exact, rows
 
     def document_frequencies(self, clauses: list[Clause], *, with_total: bool) -> list[int]:
         parts = [
@@ -586,9 +682,10 @@ class _Postgres:
 
 class _Sqlite:
     def candidates(
-        self, parsed: ParsedQuery, scope: str, params: list[Any]
-    ) -> tuple[list[int], int]:
-        """Head and body candidates and the (capped) count of matches."""
+        self, parsed: ParsedQuery, scope: str, params: list[Any], index_only: bool
+    ) -> tuple[list[int], int, list[int]]:
+        """Head and body candidates, the (capped) count of matches and the exact-name runbooks (FTS5 has one plan)."""
+        exact_sql, exact_params = _exact_name_sql(parsed, scope, params)
         scope = scope.format(id="rowid")
         sql = f"""
             WITH body AS MATERIALIZED (
@@ -600,15 +697,17 @@ class _Sqlite:
             SELECT id, 0 FROM (SELECT id FROM body LIMIT {BODY_CANDIDATES})
             UNION ALL
             SELECT count(*), 1 FROM body
+            {exact_sql}
         """
         with connection.cursor() as cursor:
-            cursor.execute(sql, [parsed.fts5(), *params, parsed.fts5("names lead"), *params])
-            rows = cursor.fetchall()
-        ids = list(dict.fromkeys(pk for pk, kind in rows if kind == 0))
-        return ids, next(n for n, kind in rows if kind == 1)
+            cursor.execute(
+                sql,
+                [parsed.fts5(), *params, parsed.fts5("names lead"), *params, *exact_params],
+            )
+            return _split_candidates(cursor.fetchall())
 
     def candidates_per_clause(
-        self, clauses: list[Clause], scope: str, params: list[Any]
+        self, clauses: list[Clause], scope: str, params: list[Any], index_only: bool
     ) -> list[int]:
         scope = scope.format(id="rowid")
         share = max(MIN_PER_CLAUSE, CLAUSE_CANDIDATES // len(clauses))
@@ -630,32 +729,39 @@ class _Sqlite:
 
     def places(
         self, clauses: list[Clause], ids: list[int]
-    ) -> tuple[dict[int, dict[int, str]], dict[int, set[str]]]:
-        # Each clause's matches in full, intersected here: FTS5 evaluates a MATCH
-        # with "rowid IN (…)" once per listed id, twenty times slower than this.
+    ) -> tuple[dict[int, dict[int, str]], dict[int, set[str]], list[_RankRow]]:
+        # Each clause's matches in full, kept to the candidates by "+rowid IN": the
+        # "+" keeps that test away from FTS5, which would run the MATCH once per
+        # listed id (twenty times slower); filtered in SQL, a clause matching
+        # most of the library sends back only the candidates' rows.
         id_list = _placeholders(ids)
-        wanted = set(ids)
         parts: list[str] = []
         params: list[Any] = []
         for i, clause in enumerate(clauses):
             for rank, columns in ((3, "names"), (2, "lead"), (1, "")):
-                parts.append(f"SELECT {i}, {rank}, rowid FROM search_fts WHERE search_fts MATCH %s")
-                params.append(clause.fts5(columns))
+                parts.append(
+                    f"SELECT {i}, {rank}, rowid FROM search_fts WHERE search_fts MATCH %s"
+                    " AND +rowid IN (SELECT value FROM json_each(%s))"
+                )
+                params += [clause.fts5(columns), json.dumps(ids)]
         best: dict[int, dict[int, int]] = {}
         with connection.cursor() as cursor:
             cursor.execute(" UNION ALL ".join(parts), params)
             for i, rank, pk in cursor.fetchall():
-                if pk not in wanted:
-                    continue
                 found = best.setdefault(pk, {})
                 found[i] = max(found.get(i, 0), rank)
             cursor.execute(
-                f"SELECT runbook_id, names FROM search_runbooksearchdocument WHERE runbook_id IN ({id_list})",
+                f"SELECT {RANK_COLUMNS}, d.names FROM runbooks_runbook r"
+                " LEFT JOIN search_runbooksearchdocument d ON d.runbook_id = r.id"
+                f" WHERE r.id IN ({id_list}) AND r.archived_at IS NULL",
                 ids,
             )
-            exact = {pk: set(names.split()) for pk, names in cursor.fetchall()}
+            fetched = cursor.fetchall()
+        rows = [_rank_row(row[:RANK_WIDTH]) for row in fetched]
+        exact = {row[0]: set(row[-1].split()) for row in fetched if row[-1] is not None}
         label = {3: "names", 2: "lead", 1: "body"}
-        return {pk: {i: label[r] for i, r in found.items()} for pk, found in best.items()}, exact
+        places = {pk: {i: label[r] for i, r in found.items()} for pk, found in best.items()}
+        return places, exact, rows
 
     def document_frequencies(self, clauses: list[Clause], *, with_total: bool) -> list[int]:
         parts = [
@@ -671,19 +777,18 @@ class _Sqlite:
     def snippets(self, parsed: ParsedQuery, ids: list[int]) -> dict[int, str]:
         if not ids:
             return {}
-        # snippet() only runs inside a MATCH query; cutting it for the page of
-        # hits only keeps its cost independent of how many runbooks matched.
-        # Driving it from the list of ids (json_each) lets FTS5 seek each one;
-        # "rowid IN (…)" costs several times more. Column -1: the best one.
+        # snippet() only runs inside a MATCH query, and only for the rows it
+        # returns: the MATCH runs once over the index and "+rowid IN" keeps the
+        # page of hits ("+" hides that test from FTS5, which would otherwise
+        # seek each id with its own MATCH, several times slower). Column -1: the best one.
         marks = f"'{MARK_START}', '{MARK_STOP}', ' … ', {SNIPPET_WORDS}"
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""
-                SELECT f.rowid, snippet(search_fts, -1, {marks})
-                  FROM json_each(%s) shown JOIN search_fts f ON f.rowid = shown.value
-                 WHERE search_fts MATCH %s
+                SELECT rowid, snippet(search_fts, -1, {marks}) FROM search_fts
+                 WHERE search_fts MATCH %s AND +rowid IN (SELECT value FROM json_each(%s))
                 """,
-                [json.dumps(ids), parsed.relaxed().fts5()],
+                [parsed.relaxed().fts5(), json.dumps(ids)],
             )
             return dict(cursor.fetchall())
 
