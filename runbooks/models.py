@@ -390,6 +390,10 @@ class Runbook(models.Model):
             self.last_reviewed_by_id,
             self.next_review_due and self.next_review_due.timestamp(),
             self.last_drilled_at and self.last_drilled_at.timestamp(),
+            # A review request is written without touching updated_at; each one has its own time.
+            self.review_requested_at and self.review_requested_at.timestamp(),
+            self.review_request_kind,
+            self.review_cadence,
         )
         return "runbook-page:" + ":".join(str(part) for part in parts)
 

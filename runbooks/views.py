@@ -15,9 +15,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from changes import drafts
 from changes.proposals import edits_are_proposals
 from changes.views import propose_edit, propose_restore
-from contacts.models import CACHE_VERSION_KEY as CONTACTS_VERSION_KEY
 
-from . import diffs, services, shapes
+from . import diffs, page_cache, services, shapes
 from .forms import MAX_BODY_CHARS, IndexFilterForm, NewRunbookKindForm, RunbookForm
 from .markdown import RenderTooComplex
 from .markdown import render as render_markdown_with_toc
@@ -33,7 +32,6 @@ from .roles import (
     role_rank_expression,
     role_required,
 )
-from .templatetags.runbook_cache import FILL_CONTEXT
 
 INDEX_PAGE_SIZE = 200
 # Index columns and the sort each heading links to ("" = not sortable).
@@ -130,7 +128,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("No runbook matches the given query.")
 
     def fill_context() -> dict[str, Any]:
-        """What a cold render of the cached fragment reads; lazy querysets run only then."""
+        """What a cold render of the cached page reads; lazy querysets run only then."""
         full = visible.select_related(
             "owner", "team", "current_revision", "current_revision__author", "last_reviewed_by"
         ).get(pk=runbook.pk)
@@ -144,14 +142,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
             "tags": full.tags.all(),
         }
 
-    context = {
-        "runbook": runbook,
-        "page_cache_key": runbook.page_cache_key(),
-        # Cached pages hold the contacts panel: a contacts change must show on the next view.
-        "fragment_versions": [CONTACTS_VERSION_KEY],
-        FILL_CONTEXT: fill_context,
-    }
-    return render(request, "runbooks/detail.html", context)
+    return HttpResponse(page_cache.render_page(request, runbook, fill_context))
 
 
 @role_required(EDITOR)
