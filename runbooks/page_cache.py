@@ -70,7 +70,9 @@ def render_page(
     """
     user: Any = request.user
     flags = (has_role(user, EDITOR), has_role(user, REVIEWER), has_role(user, ADMIN))
-    labels = AlertLabels.from_pairs(request.GET.items())
+    # The labels `{% alert_labels %}` reads for the page (QueryDict.items(): last value per name).
+    query: Any = request.GET
+    labels = AlertLabels.from_pairs(query.items())
     key = page_key(runbook, flags, labels)
     state = runbook.review_state()
     entry, versions = _read(key)

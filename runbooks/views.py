@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from itertools import groupby
 from types import SimpleNamespace
 from typing import Any
@@ -73,12 +74,22 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+@dataclass(frozen=True)
+class _CompiledPageRow:
+    sql: str
+    params: tuple[Any, ...]
+    fields: tuple[str, ...]  # the model's loaded attnames, first in each row
+    annotations: tuple[tuple[str, int], ...]
+    converters: dict[int, tuple[list[Any], Any]]
+
+
 class _PageRowQuery:
     """The warm runbook page's one query: the runbook's own row, its page stamp,
     whether the viewer watches it and the viewer's role.
 
-    Building and compiling this queryset costs more than running it, so it is
-    compiled once per process and database vendor with stand-in values, which
+    Building and compiling this queryset costs more than running it, and so did
+    a raw queryset's per-row set-up, so the SQL and its column converters are
+    prepared once per process and database vendor with stand-in values, which
     each request swaps for its slug and user.
     """
 
@@ -86,27 +97,55 @@ class _PageRowQuery:
     USER_PK = -987_654_321
 
     def __init__(self) -> None:
-        self.compiled: dict[str, tuple[str, tuple[Any, ...]]] = {}
+        self.compiled: dict[str, _CompiledPageRow] = {}
 
-    def _compile(self) -> tuple[str, tuple[Any, ...]]:
+    def _compile(self) -> _CompiledPageRow:
         viewer = SimpleNamespace(pk=self.USER_PK)
         query = (
             Runbook.objects.with_page_stamp()
             .with_watched_by(viewer)
             .annotate(viewer_group_rank=Subquery(role_rank_expression(viewer)))
-            .filter(slug=self.SLUG)[:1]
+            .only(*Runbook.PAGE_ROW_FIELDS)
+            .filter(slug=self.SLUG)
+            .order_by()[:1]
         )
-        sql, params = query.query.sql_with_params()
+        compiler = query.query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
         if self.SLUG not in params or self.USER_PK not in params:
             raise RuntimeError("the runbook page query lost its stand-in values")
-        return sql, tuple(params)
+        columns = [column for column, _, _ in compiler.select[: compiler.col_count]]
+        assert compiler.klass_info is not None
+        field_positions = compiler.klass_info["select_fields"]
+        if field_positions != list(range(len(field_positions))):
+            raise RuntimeError("the runbook page query's model columns are not first")
+        return _CompiledPageRow(
+            sql=sql,
+            params=tuple(params),
+            fields=tuple(columns[i].target.attname for i in field_positions),
+            annotations=tuple(compiler.annotation_col_map.items()),
+            converters=compiler.get_converters(columns),
+        )
 
     def __call__(self, slug: str, user: Any) -> Runbook | None:
         if connection.vendor not in self.compiled:
             self.compiled[connection.vendor] = self._compile()
-        sql, params = self.compiled[connection.vendor]
-        swapped = [slug if p == self.SLUG else user.pk if p == self.USER_PK else p for p in params]
-        return next(iter(Runbook.objects.raw(sql, swapped)), None)
+        query = self.compiled[connection.vendor]
+        swapped = [
+            slug if p == self.SLUG else user.pk if p == self.USER_PK else p for p in query.params
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(query.sql, swapped)
+            found = cursor.fetchone()
+        if found is None:
+            return None
+        row = list(found)
+        for position, (converters, column) in query.converters.items():
+            for convert in converters:
+                row[position] = convert(row[position], column, connection)
+        runbook = Runbook.from_db(connection.alias, query.fields, row[: len(query.fields)])
+        for name, position in query.annotations:
+            setattr(runbook, name, row[position])
+        return runbook
 
 
 # The warm page needs the runbook's own row only: its stamp keys the cached
