@@ -372,6 +372,23 @@ class Runbook(models.Model):
     def response_target(self) -> str:
         return response_target_label(self.severity)
 
+    # What the warm runbook page loads of the row: its cache key's fields and the review state's.
+    PAGE_ROW_FIELDS = (
+        "slug",
+        "page_version",
+        "current_revision",
+        "updated_at",
+        "owner",
+        "team",
+        "last_reviewed_at",
+        "last_reviewed_by",
+        "next_review_due",
+        "last_drilled_at",
+        "review_requested_at",
+        "review_request_kind",
+        "review_cadence",
+    )
+
     def page_cache_key(self) -> str:
         """Changes whenever anything shown in the cached part of the runbook page changes.
 
@@ -390,6 +407,10 @@ class Runbook(models.Model):
             self.last_reviewed_by_id,
             self.next_review_due and self.next_review_due.timestamp(),
             self.last_drilled_at and self.last_drilled_at.timestamp(),
+            # A review request is written without touching updated_at; each one has its own time.
+            self.review_requested_at and self.review_requested_at.timestamp(),
+            self.review_request_kind,
+            self.review_cadence,
         )
         return "runbook-page:" + ":".join(str(part) for part in parts)
 

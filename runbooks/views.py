@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from itertools import groupby
 from types import SimpleNamespace
 from typing import Any
@@ -15,9 +16,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from changes import drafts
 from changes.proposals import edits_are_proposals
 from changes.views import propose_edit, propose_restore
-from contacts.models import CACHE_VERSION_KEY as CONTACTS_VERSION_KEY
 
-from . import diffs, services, shapes
+from . import diffs, page_cache, services, shapes
 from .forms import MAX_BODY_CHARS, IndexFilterForm, NewRunbookKindForm, RunbookForm
 from .markdown import RenderTooComplex
 from .markdown import render as render_markdown_with_toc
@@ -33,7 +33,6 @@ from .roles import (
     role_rank_expression,
     role_required,
 )
-from .templatetags.runbook_cache import FILL_CONTEXT
 
 INDEX_PAGE_SIZE = 200
 # Index columns and the sort each heading links to ("" = not sortable).
@@ -75,12 +74,22 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+@dataclass(frozen=True)
+class _CompiledPageRow:
+    sql: str
+    params: tuple[Any, ...]
+    fields: tuple[str, ...]  # the model's loaded attnames, first in each row
+    annotations: tuple[tuple[str, int], ...]
+    converters: dict[int, tuple[list[Any], Any]]
+
+
 class _PageRowQuery:
     """The warm runbook page's one query: the runbook's own row, its page stamp,
     whether the viewer watches it and the viewer's role.
 
-    Building and compiling this queryset costs more than running it, so it is
-    compiled once per process and database vendor with stand-in values, which
+    Building and compiling this queryset costs more than running it, and so did
+    a raw queryset's per-row set-up, so the SQL and its column converters are
+    prepared once per process and database vendor with stand-in values, which
     each request swaps for its slug and user.
     """
 
@@ -88,27 +97,55 @@ class _PageRowQuery:
     USER_PK = -987_654_321
 
     def __init__(self) -> None:
-        self.compiled: dict[str, tuple[str, tuple[Any, ...]]] = {}
+        self.compiled: dict[str, _CompiledPageRow] = {}
 
-    def _compile(self) -> tuple[str, tuple[Any, ...]]:
+    def _compile(self) -> _CompiledPageRow:
         viewer = SimpleNamespace(pk=self.USER_PK)
         query = (
             Runbook.objects.with_page_stamp()
             .with_watched_by(viewer)
             .annotate(viewer_group_rank=Subquery(role_rank_expression(viewer)))
-            .filter(slug=self.SLUG)[:1]
+            .only(*Runbook.PAGE_ROW_FIELDS)
+            .filter(slug=self.SLUG)
+            .order_by()[:1]
         )
-        sql, params = query.query.sql_with_params()
+        compiler = query.query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
         if self.SLUG not in params or self.USER_PK not in params:
             raise RuntimeError("the runbook page query lost its stand-in values")
-        return sql, tuple(params)
+        columns = [column for column, _, _ in compiler.select[: compiler.col_count]]
+        assert compiler.klass_info is not None
+        field_positions = compiler.klass_info["select_fields"]
+        if field_positions != list(range(len(field_positions))):
+            raise RuntimeError("the runbook page query's model columns are not first")
+        return _CompiledPageRow(
+            sql=sql,
+            params=tuple(params),
+            fields=tuple(columns[i].target.attname for i in field_positions),
+            annotations=tuple(compiler.annotation_col_map.items()),
+            converters=compiler.get_converters(columns),
+        )
 
     def __call__(self, slug: str, user: Any) -> Runbook | None:
         if connection.vendor not in self.compiled:
             self.compiled[connection.vendor] = self._compile()
-        sql, params = self.compiled[connection.vendor]
-        swapped = [slug if p == self.SLUG else user.pk if p == self.USER_PK else p for p in params]
-        return next(iter(Runbook.objects.raw(sql, swapped)), None)
+        query = self.compiled[connection.vendor]
+        swapped = [
+            slug if p == self.SLUG else user.pk if p == self.USER_PK else p for p in query.params
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(query.sql, swapped)
+            found = cursor.fetchone()
+        if found is None:
+            return None
+        row = list(found)
+        for position, (converters, column) in query.converters.items():
+            for convert in converters:
+                row[position] = convert(row[position], column, connection)
+        runbook = Runbook.from_db(connection.alias, query.fields, row[: len(query.fields)])
+        for name, position in query.annotations:
+            setattr(runbook, name, row[position])
+        return runbook
 
 
 # The warm page needs the runbook's own row only: its stamp keys the cached
@@ -130,7 +167,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("No runbook matches the given query.")
 
     def fill_context() -> dict[str, Any]:
-        """What a cold render of the cached fragment reads; lazy querysets run only then."""
+        """What a cold render of the cached page reads; lazy querysets run only then."""
         full = visible.select_related(
             "owner", "team", "current_revision", "current_revision__author", "last_reviewed_by"
         ).get(pk=runbook.pk)
@@ -144,14 +181,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
             "tags": full.tags.all(),
         }
 
-    context = {
-        "runbook": runbook,
-        "page_cache_key": runbook.page_cache_key(),
-        # Cached pages hold the contacts panel: a contacts change must show on the next view.
-        "fragment_versions": [CONTACTS_VERSION_KEY],
-        FILL_CONTEXT: fill_context,
-    }
-    return render(request, "runbooks/detail.html", context)
+    return HttpResponse(page_cache.render_page(request, runbook, fill_context))
 
 
 @role_required(EDITOR)

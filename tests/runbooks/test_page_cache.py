@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import ChecklistRun
@@ -111,3 +112,32 @@ def test_an_opened_and_a_withdrawn_proposal_show_on_the_next_view(viewer_client,
     assert "Needs a second look" in page(viewer_client, runbook)
     proposals.withdraw(proposal, by=editor)
     assert "Needs a second look" not in page(viewer_client, runbook)
+
+
+def test_a_new_review_request_reason_shows_on_the_next_view(viewer_client, runbook):
+    runbook.request_review(reason="After the March outage")
+    assert "After the March outage" in page(viewer_client, runbook)
+    type(runbook).objects.filter(pk=runbook.pk).update(review_requested_at=None)
+    runbook.refresh_from_db()
+    runbook.request_review(reason="Ports changed")
+    html = page(viewer_client, runbook)
+    assert "Ports changed" in html
+    assert "After the March outage" not in html
+
+
+def test_each_viewer_sees_their_own_name_on_a_cached_page(viewer_client, make_user, runbook):
+    from django.test import Client
+
+    other = Client()
+    other.force_login(make_user("victor.viewer", "viewer"))
+    assert "victor.viewer" not in page(viewer_client, runbook)
+    html = page(other, runbook)
+    assert "victor.viewer" in html
+
+
+def test_a_message_shows_once_on_a_cached_page(viewer_client, runbook):
+    page(viewer_client, runbook)
+    viewer_client.post(reverse("notifications:watch_runbook", args=[runbook.slug]))
+    html = page(viewer_client, runbook)
+    assert 'class="messages"' in html
+    assert 'class="messages"' not in page(viewer_client, runbook)
