@@ -179,3 +179,19 @@ def test_snippet_drops_markdown_punctuation_but_keeps_words_and_marks():
 
     raw = f"## Symptoms - Alert `{MARK_START}DiskFull{MARK_STOP}` for **orders-db**. | a | b |"
     assert str(highlight(raw)) == "Symptoms Alert <mark>DiskFull</mark> for orders-db. a b"
+
+
+def test_reading_a_hit_for_the_page_and_the_api_runs_no_query(
+    library, make_runbook, team, editor, django_assert_num_queries
+):
+    make_runbook(title="Checkout latency for payments", team=team)
+    hits = search("checkout latency").hits
+
+    with django_assert_num_queries(0):
+        for hit in hits:
+            hit.as_json()
+            hit.runbook.get_kind_display()
+            str(hit.runbook.team)
+
+    assert {str(hit.runbook.team) for hit in hits} == {"None", "Payments"}
+    assert hits[0].as_json()["owner"] == editor.get_username()
