@@ -462,20 +462,24 @@ def _run(cursor: Any, sql: str, params: list[Any], index_only: bool) -> list[Any
     return list(cursor.fetchall())
 
 
+def _alert_names_sql(runbook_id: str) -> str:
+    """A subquery: the alert names (sorted) of the runbook whose id is the column `runbook_id`,
+    as one value (an array on PostgreSQL, a JSON list on SQLite)."""
+    if connection.vendor == "postgresql":
+        return (
+            "(SELECT coalesce(array_agg(a.name ORDER BY a.name), '{}') FROM runbooks_alertname a"
+            f" WHERE a.runbook_id = {runbook_id})"
+        )
+    return (
+        "(SELECT json_group_array(name) FROM (SELECT a.name FROM runbooks_alertname a"
+        f" WHERE a.runbook_id = {runbook_id} ORDER BY a.name))"
+    )
+
+
 def _with_alert_names(queryset: QuerySet[Runbook]) -> QuerySet[Runbook]:
     """The runbooks with their alert names (sorted) as one column, not a prefetch:
     prefetch_related costs a second statement and more CPU than the first one."""
-    if connection.vendor == "postgresql":
-        sql = (
-            "SELECT coalesce(array_agg(a.name ORDER BY a.name), '{}') FROM runbooks_alertname a"
-            " WHERE a.runbook_id = runbooks_runbook.id"
-        )
-    else:
-        sql = (
-            "SELECT json_group_array(name) FROM (SELECT a.name FROM runbooks_alertname a"
-            " WHERE a.runbook_id = runbooks_runbook.id ORDER BY a.name)"
-        )
-    return queryset.annotate(alert_list=RawSQL(sql, ()))
+    return queryset.annotate(alert_list=RawSQL(_alert_names_sql("runbooks_runbook.id"), ()))
 
 
 def _alert_names(runbook: Runbook) -> list[str]:
@@ -505,20 +509,14 @@ def _rows(ids: list[int]) -> dict[int, Runbook]:
     if not ids:
         return {}
     if connection.vendor == "postgresql":
-        alerts = "coalesce(array_agg(a.name ORDER BY a.name), '{}')"
-        alerts_sql = f"(SELECT {alerts} FROM runbooks_alertname a WHERE a.runbook_id = r.id)"
         where = "r.id = ANY(%s)"
         params: list[Any] = [ids]
     else:
-        alerts_sql = (
-            "(SELECT json_group_array(name) FROM (SELECT a.name FROM runbooks_alertname a"
-            " WHERE a.runbook_id = r.id ORDER BY a.name))"
-        )
         where = f"r.id IN ({_placeholders(ids)})"
         params = list(ids)
     columns = ", ".join(f"r.{name}" for name in HIT_FIELDS)
     sql = f"""
-        SELECT {columns}, {alerts_sql}, u.username, t.name, t.slug
+        SELECT {columns}, {_alert_names_sql("r.id")}, u.username, t.name, t.slug
           FROM runbooks_runbook r
           LEFT JOIN auth_user u ON u.id = r.owner_id
           LEFT JOIN runbooks_team t ON t.id = r.team_id
