@@ -74,3 +74,20 @@ def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
     return ordered[index]
+
+
+def planner_statistics() -> None:
+    """Planner statistics as a running server has them, after a bulk load."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+
+
+def seed_library(runbooks: int) -> None:
+    """The demo library with `runbooks` runbooks, then fresh planner statistics."""
+    from django.core.management import call_command
+
+    with open(os.devnull, "w") as quiet:
+        call_command("seed_demo", runbooks=runbooks, verbosity=0, stdout=quiet)
+    planner_statistics()

@@ -24,7 +24,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _search_common import POSTGRES_SERVER, REPO, percentile, psql_admin, setup_django  # noqa: E402
+from _search_common import (  # noqa: E402
+    POSTGRES_SERVER,
+    REPO,
+    percentile,
+    psql_admin,
+    seed_library,
+    setup_django,
+)
 
 QUERIES = [
     # Incident words.
@@ -63,8 +70,6 @@ QUERIES = [
 def worker(engine: str, runbooks: int, rounds: int, fresh: bool) -> None:
     setup_django()
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
-    from django.db import connection
     from django.test import Client, override_settings
 
     from runbooks.models import Runbook
@@ -73,11 +78,8 @@ def worker(engine: str, runbooks: int, rounds: int, fresh: bool) -> None:
     count = Runbook.objects.count()
     if fresh or count < runbooks:
         started = time.perf_counter()
-        call_command("seed_demo", runbooks=runbooks, verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+        seed_library(runbooks)
         print(f"{engine}: seeded {runbooks} runbooks in {time.perf_counter() - started:.0f} s")
-        # Planner statistics as a running server has them.
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
         count = Runbook.objects.count()
 
     client = Client()

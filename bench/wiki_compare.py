@@ -35,7 +35,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _search_common import POSTGRES_SERVER, REPO, percentile, psql_admin, setup_django  # noqa: E402
+from _search_common import (  # noqa: E402
+    POSTGRES_SERVER,
+    REPO,
+    percentile,
+    planner_statistics,
+    psql_admin,
+    seed_library,
+    setup_django,
+)
 
 
 def _search_bench_queries() -> list[str]:
@@ -78,17 +86,13 @@ def ours(pages: int, rounds: int, export: Path) -> None:
     """Worker in this project's environment: seed, export the pages, time /search/."""
     setup_django()
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
-    from django.db import connection
     from django.db.models import F
     from django.test import Client
 
     from runbooks.models import Runbook
 
     if Runbook.objects.count() < pages:
-        call_command("seed_demo", runbooks=pages, verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+        seed_library(pages)
     library = list(
         Runbook.objects.order_by("id").values("slug", "title", body=F("current_revision__body"))[
             :pages
@@ -169,7 +173,7 @@ def wiki(database_url: str, rounds: int, export: Path) -> None:
     django.setup()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from django.db import connection, transaction
+    from django.db import transaction
     from django.test import Client
     from django.urls import include, path
     from wiki.models import URLPath
@@ -184,8 +188,7 @@ def wiki(database_url: str, rounds: int, export: Path) -> None:
                 URLPath.create_urlpath(
                     root, f"page-{number}", title=page["title"], content=page["body"]
                 )
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+        planner_statistics()
     reader, _ = get_user_model().objects.get_or_create(username="reader")
     client = Client()
     client.force_login(reader)
