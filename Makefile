@@ -41,17 +41,26 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy fixit_runbooks runbooks search incidents reviews alerting notifications contacts changes api bench
 
-# The whole suite on PostgreSQL + Redis, then on the embedded default (SQLite + filesystem broker).
-test: install browser-deps lint test-postgres test-sqlite
+# The whole suite on PostgreSQL + Redis and on the embedded default (SQLite + filesystem broker).
+# The two runs share no database, broker or folder, and spend much of their time waiting on
+# browsers, workers and servers, so they run side by side; each one's output follows when both end.
+test: install browser-deps lint
+	@mkdir -p var
+	@$(MAKE) --no-print-directory test-postgres > var/test-postgres.log 2>&1 & postgres=$$!; \
+	$(MAKE) --no-print-directory test-sqlite > var/test-sqlite.log 2>&1 & sqlite=$$!; \
+	wait $$postgres; postgres_status=$$?; wait $$sqlite; sqlite_status=$$?; \
+	echo "== PostgreSQL + Redis (exit $$postgres_status)"; cat var/test-postgres.log; \
+	echo "== SQLite, embedded default (exit $$sqlite_status)"; cat var/test-sqlite.log; \
+	test $$postgres_status -eq 0 -a $$sqlite_status -eq 0
 
 test-postgres: install
-	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) CACHE_URL=$(CACHE_URL) $(BIN)/pytest -q
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) CACHE_URL=$(CACHE_URL) FIXIT_VAR_DIR=$(CURDIR)/var/test-postgres $(BIN)/pytest -q
 
 test-sqlite: install
-	env -u DATABASE_URL -u CELERY_BROKER_URL -u CACHE_URL -u REDIS_URL $(BIN)/pytest -q
+	env -u DATABASE_URL -u CELERY_BROKER_URL -u CACHE_URL -u REDIS_URL FIXIT_VAR_DIR=$(CURDIR)/var/test-sqlite $(BIN)/pytest -q
 
 bench: install
 	$(PY) bench/page_throughput.py
 
 clean:
-	rm -rf var/test var/broker
+	rm -rf var/test var/test-postgres var/test-sqlite var/broker

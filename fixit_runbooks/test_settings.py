@@ -18,6 +18,9 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 # A file, not :memory:, so a Celery worker process in tests/reviews can open the same test database.
 DATABASES["default"].setdefault("TEST", {})["NAME"] = str(VAR_DIR / f"test-{os.getpid()}.sqlite3") if DATABASES["default"]["ENGINE"].endswith("sqlite3") else None  # noqa: F405
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
+    # The suite commits thousands of times and keeps nothing after it: a commit need not wait for the disk.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"  # noqa: F405
 # Each test sees the stack as it is now, not a health answer kept from the test before.
 HEALTH_CACHE_SECONDS = 0
 # Many tests move the clock by days with a logged-in client; tests/ops sets the idle timeout it checks.
