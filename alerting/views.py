@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from runbooks.roles import EDITOR, has_role
 from search.auth import json_error
-from search.models import ApiToken
+from search.models import ApiToken, TokenScope
 
 from .payloads import (
     MalformedNotification,
@@ -35,7 +35,8 @@ def _hook(parse: Callable[[dict[str, Any]], Notification]) -> Callable[[HttpRequ
         scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not raw.strip():
             return json_error(
-                "Send Authorization: Bearer <token> (python manage.py create_api_token USERNAME).",
+                "Send Authorization: Bearer <token> "
+                "(python manage.py create_api_token USERNAME --scope write).",
                 401,
             )
         token = ApiToken.objects.authenticate(raw.strip())
@@ -44,6 +45,13 @@ def _hook(parse: Callable[[dict[str, Any]], Notification]) -> Callable[[HttpRequ
         # Declaring incidents is an editor's right; a viewer's token may search but not page people.
         if not has_role(token.user, EDITOR):
             return json_error("The token's user needs the editor role to declare incidents.", 403)
+        # A read token handed to a dashboard must not be able to page people, whoever owns it.
+        if not token.allows(TokenScope.WRITE):
+            return json_error(
+                "This token has the read scope; declaring incidents needs a write token "
+                "(python manage.py create_api_token USERNAME --scope write).",
+                403,
+            )
         token.touch()
         try:
             note = parse(decode_body(request.body))

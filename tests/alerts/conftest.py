@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from runbooks.models import Runbook
-from search.models import ApiToken
+from search.models import ApiToken, TokenScope
 
 CRASHLOOP_BODY = """## Symptoms
 
@@ -148,7 +148,7 @@ def grafana_body() -> dict[str, Any]:
 
 @pytest.fixture
 def token(editor: Any) -> str:
-    return ApiToken.issue(editor, "alertmanager")[1]
+    return ApiToken.issue(editor, "alertmanager", TokenScope.WRITE)[1]
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from alerting.models import AlertGroup, IncidentAlert
 from incidents.models import Incident, Status, TimelineEntry
+from search.models import ApiToken
 
 from .conftest import alertmanager_alert, alertmanager_body, post_json
 
@@ -173,6 +174,16 @@ def test_a_viewer_token_may_not_declare_incidents(viewer_token: str) -> None:
     response = client_post(AM, alertmanager_body(), viewer_token)
 
     assert response.status_code == 403
+    assert not Incident.objects.exists()
+
+
+def test_an_editors_read_token_may_not_declare_incidents(editor: Any) -> None:
+    read_token = ApiToken.issue(editor, "dashboard")[1]
+
+    response = client_post(AM, alertmanager_body(), read_token)
+
+    assert response.status_code == 403
+    assert "write" in response.json()["error"]
     assert not Incident.objects.exists()
 
 
