@@ -13,11 +13,14 @@ warm rounds over new random draws, each round timing the bare views and
 the page in turn (medians printed). The warm pages are drawn before the
 cold pass, which visits each of them once (`--cold-pass all`: the whole
 library, as before; the warm figures are the same, the run five times longer).
+On PostgreSQL the server runs with DATABASE_PREPARED_STATEMENTS on (the page
+row prepared once per connection), as a deployment without a transaction-mode
+pooler would; `--prepared-statements off` measures Django's default.
 Everything is removed afterwards.
 
     .venv/bin/python bench/page_throughput.py [--requests 2000] [--concurrency 8]
         [--runbooks 10000] [--database sqlite|postgres] [--redis-url redis://HOST:PORT/DB]
-        [--seed N] [--cold-pass drawn|all]
+        [--seed N] [--cold-pass drawn|all] [--prepared-statements on|off]
 """
 
 from __future__ import annotations
@@ -112,19 +115,31 @@ def main() -> int:
         help="cold pass over the pages the warm rounds draw (default; same warm figures, "
         "a fifth of the time at 10,000 runbooks) or over the whole library",
     )
+    parser.add_argument(
+        "--prepared-statements",
+        choices=["on", "off"],
+        default="on",
+        help="DATABASE_PREPARED_STATEMENTS for the server (PostgreSQL only; default on)",
+    )
     args = parser.parse_args()
     if not (1 <= args.rounds <= 50):
         parser.error("need 1 <= rounds <= 50")
     if not (1 <= args.concurrency <= 64 and args.concurrency <= args.requests <= 100_000):
         parser.error("need 1 <= concurrency <= 64 and concurrency <= requests <= 100000")
 
+    prepared = args.database == "postgres" and args.prepared_statements == "on"
     print(
-        f"Setting up: {args.database}, seed_demo --runbooks {args.runbooks}, "
+        f"Setting up: {args.database}"
+        f"{', prepared statements' if prepared else ''}, seed_demo --runbooks {args.runbooks}, "
         "gunicorn 2 workers, Redis cache …",
         flush=True,
     )
     draw = random.Random(args.seed)
-    cache_env = {"REDIS_URL": args.redis_url, "CACHE_KEY_PREFIX": f"bench-{secrets.token_hex(4)}"}
+    cache_env = {
+        "REDIS_URL": args.redis_url,
+        "CACHE_KEY_PREFIX": f"bench-{secrets.token_hex(4)}",
+        "DATABASE_PREPARED_STATEMENTS": "1" if prepared else "0",
+    }
     with running_stack(
         runbooks=args.runbooks,
         database=args.database,
