@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import groupby
 from types import SimpleNamespace
@@ -178,18 +179,24 @@ _page_row = _PageRowQuery()
 @require_GET
 def detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
-    visible = Runbook.objects.visible_to(user)
-    runbook = _page_row(slug, user) if user.is_authenticated else None
-    if runbook is not None:
-        remember_role_rank(user, getattr(runbook, "viewer_group_rank", None))
-    if not has_role(user, VIEWER):
+    if not user.is_authenticated:
         raise PermissionDenied(f"This needs the {VIEWER} role.")
-    if runbook is None:
-        raise Http404("No runbook matches the given query.")
+    # The page's cache entry is asked for by slug first, so Redis answers while the row is read.
+    with page_cache.PageRead(request, slug) as read:
+        runbook = _page_row(slug, user)
+        if runbook is not None:
+            remember_role_rank(user, getattr(runbook, "viewer_group_rank", None))
+        if not has_role(user, VIEWER):
+            raise PermissionDenied(f"This needs the {VIEWER} role.")
+        if runbook is None:
+            raise Http404("No runbook matches the given query.")
+        return HttpResponse(page_cache.render_page(request, runbook, read, _page_context(user, runbook)))
 
+
+def _page_context(user: Any, runbook: Runbook) -> Callable[[], dict[str, Any]]:
     def fill_context() -> dict[str, Any]:
         """What a cold render of the cached page reads; lazy querysets run only then."""
-        full = visible.select_related(
+        full = Runbook.objects.visible_to(user).select_related(
             "owner", "team", "current_revision", "current_revision__author", "last_reviewed_by"
         ).get(pk=runbook.pk)
         return {
@@ -202,7 +209,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
             "tags": full.tags.all(),
         }
 
-    return HttpResponse(page_cache.render_page(request, runbook, fill_context))
+    return fill_context
 
 
 @role_required(EDITOR)

@@ -34,6 +34,26 @@ def test_warm_runbook_page_runs_a_handful_of_queries(viewer_client, runbook):
     assert len(ctx.captured_queries) <= WARM_PAGE_MAX_QUERIES
 
 
+def test_each_roles_page_stays_cached_when_another_role_views_it(
+    viewer_client, editor_client, runbook
+):
+    page(viewer_client, runbook)
+    page(editor_client, runbook)
+    with CaptureQueriesContext(connection) as ctx:
+        page(viewer_client, runbook)
+    assert len(ctx.captured_queries) <= WARM_PAGE_MAX_QUERIES
+
+
+def test_a_page_renders_after_a_missing_one_and_a_refused_one(
+    viewer_client, outsider_client, runbook
+):
+    assert viewer_client.get("/runbooks/no-such-runbook/").status_code == 404
+    assert outsider_client.get(runbook.get_absolute_url()).status_code == 403
+    assert runbook.title in page(viewer_client, runbook)
+    assert viewer_client.get("/runbooks/no-such-runbook/").status_code == 404
+    assert runbook.title in page(viewer_client, runbook)
+
+
 def test_cached_page_carries_each_viewers_own_csrf_token(editor_client, viewer_client, runbook):
     page(viewer_client, runbook)
     html = page(editor_client, runbook)
