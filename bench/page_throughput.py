@@ -7,17 +7,21 @@ or PostgreSQL database `fixit_bench_page` with --database postgres), seeds
 port with Redis as the cache (--redis-url, default $REDIS_URL or the local
 Redis; a fresh key prefix per run, so the cache starts cold), logs a viewer in
 and sends a bounded number of requests to each URL from concurrent client
-processes. Runbook pages are drawn at random from the whole library. The first
+processes, each with the session and CSRF cookies a logged-in browser has
+(the page's forms reuse the CSRF cookie's secret). Runbook pages are drawn at random from the whole library. The first
 pass (cold cache) is reported separately; the page figure that counts is the
 warm rounds over new random draws, each round timing the bare views and
 the page in turn (medians printed). The warm pages are drawn before the
 cold pass, which visits each of them once (`--cold-pass all`: the whole
 library, as before; the warm figures are the same, the run five times longer).
+On PostgreSQL the server runs with DATABASE_PREPARED_STATEMENTS on (the page
+row prepared once per connection), as a deployment without a transaction-mode
+pooler would; `--prepared-statements off` measures Django's default.
 Everything is removed afterwards.
 
     .venv/bin/python bench/page_throughput.py [--requests 2000] [--concurrency 8]
         [--runbooks 10000] [--database sqlite|postgres] [--redis-url redis://HOST:PORT/DB]
-        [--seed N] [--cold-pass drawn|all]
+        [--seed N] [--cold-pass drawn|all] [--prepared-statements on|off]
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import os
 import random
 import secrets
 import statistics
+import string
 import sys
 import time
 from multiprocessing import Pool
@@ -39,18 +44,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._server import running_stack  # noqa: E402
 
 TARGET_RATIO = 1.5
+# A CSRF cookie's secret (32 letters and digits), sent with every request as a browser would.
+CSRF_SECRET = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
 ROW_NAMES = ("bare view", "bare + login", "runbook page")
 
 
 def _hammer(job: tuple[str, int, str, list[str], int]) -> tuple[list[float], int]:
     """One client: `count` sequential requests over `paths`; returns latencies and failures."""
-    host, port, cookie, paths, count = job
+    host, port, cookies, paths, count = job
     latencies, failures = [], 0
     for i in range(count):
         started = time.perf_counter()
         conn = http.client.HTTPConnection(host, port, timeout=30)
         try:
-            conn.request("GET", paths[i % len(paths)], headers={"Cookie": f"sessionid={cookie}"})
+            conn.request("GET", paths[i % len(paths)], headers={"Cookie": cookies})
             response = conn.getresponse()
             response.read()
             failures += response.status != 200
@@ -69,9 +76,11 @@ def measure(
         requests // concurrency + (1 if n < requests % concurrency else 0)
         for n in range(concurrency)
     ]
+    # As a logged-in browser: the session, and the CSRF cookie the login form set.
+    cookies = f"sessionid={stack.session_cookie}; csrftoken={CSRF_SECRET}"
     # Client n takes every n-th path, so a list of random draws is shared out without repeats.
     jobs = [
-        (stack.host, stack.port, stack.session_cookie, paths[n::concurrency] or paths, share[n])
+        (stack.host, stack.port, cookies, paths[n::concurrency] or paths, share[n])
         for n in range(concurrency)
     ]
     started = time.perf_counter()
@@ -112,19 +121,31 @@ def main() -> int:
         help="cold pass over the pages the warm rounds draw (default; same warm figures, "
         "a fifth of the time at 10,000 runbooks) or over the whole library",
     )
+    parser.add_argument(
+        "--prepared-statements",
+        choices=["on", "off"],
+        default="on",
+        help="DATABASE_PREPARED_STATEMENTS for the server (PostgreSQL only; default on)",
+    )
     args = parser.parse_args()
     if not (1 <= args.rounds <= 50):
         parser.error("need 1 <= rounds <= 50")
     if not (1 <= args.concurrency <= 64 and args.concurrency <= args.requests <= 100_000):
         parser.error("need 1 <= concurrency <= 64 and concurrency <= requests <= 100000")
 
+    prepared = args.database == "postgres" and args.prepared_statements == "on"
     print(
-        f"Setting up: {args.database}, seed_demo --runbooks {args.runbooks}, "
+        f"Setting up: {args.database}"
+        f"{', prepared statements' if prepared else ''}, seed_demo --runbooks {args.runbooks}, "
         "gunicorn 2 workers, Redis cache …",
         flush=True,
     )
     draw = random.Random(args.seed)
-    cache_env = {"REDIS_URL": args.redis_url, "CACHE_KEY_PREFIX": f"bench-{secrets.token_hex(4)}"}
+    cache_env = {
+        "REDIS_URL": args.redis_url,
+        "CACHE_KEY_PREFIX": f"bench-{secrets.token_hex(4)}",
+        "DATABASE_PREPARED_STATEMENTS": "1" if prepared else "0",
+    }
     with running_stack(
         runbooks=args.runbooks,
         database=args.database,

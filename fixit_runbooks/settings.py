@@ -101,6 +101,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
         "DATABASE_CONNECT_TIMEOUT", 3, minimum=1
     )
+    # Prepared statements for the few hot queries that ask for one (the runbook
+    # page's row, through a server-binding cursor; Django's own cursors bind on
+    # the client and never prepare). Off by default: a pooler in transaction mode
+    # (PgBouncer before 1.21, or without max_prepared_statements) hands a
+    # statement prepared on one server connection to another.
+    if env_bool("DATABASE_PREPARED_STATEMENTS", False):
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while the worker writes; a busy timeout
     # waits for the writer instead of failing with "database is locked".

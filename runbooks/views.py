@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import groupby
 from types import SimpleNamespace
@@ -133,7 +134,7 @@ class _PageRowQuery:
         swapped = [
             slug if p == self.SLUG else user.pk if p == self.USER_PK else p for p in query.params
         ]
-        with connection.cursor() as cursor:
+        with _prepared_cursor() as cursor:
             cursor.execute(query.sql, swapped)
             found = cursor.fetchone()
         if found is None:
@@ -148,6 +149,27 @@ class _PageRowQuery:
         return runbook
 
 
+def _prepared_cursor() -> Any:
+    """A cursor whose statements PostgreSQL keeps prepared on this connection, when allowed.
+
+    With `DATABASE_PREPARED_STATEMENTS` on (the connection's `prepare_threshold`
+    set), a server-binding cursor: the page row is planned once per connection
+    instead of on every view (its planning cost more than running it). Otherwise,
+    and on SQLite, Django's own cursor. Either way wrapped as Django wraps its
+    cursors, so the query shows in query logs and counts.
+    """
+    if connection.vendor != "postgresql" or connection.settings_dict["OPTIONS"].get("prepare_threshold") is None:
+        return connection.cursor()
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw: Any = psycopg.Cursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw)
+    return connection.make_cursor(raw)
+
+
 # The warm page needs the runbook's own row only: its stamp keys the cached
 # fragment, its review fields and watch state fill the per-request parts, and
 # the viewer's role comes with it (the role check below then runs no query).
@@ -157,18 +179,24 @@ _page_row = _PageRowQuery()
 @require_GET
 def detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
-    visible = Runbook.objects.visible_to(user)
-    runbook = _page_row(slug, user) if user.is_authenticated else None
-    if runbook is not None:
-        remember_role_rank(user, getattr(runbook, "viewer_group_rank", None))
-    if not has_role(user, VIEWER):
+    if not user.is_authenticated:
         raise PermissionDenied(f"This needs the {VIEWER} role.")
-    if runbook is None:
-        raise Http404("No runbook matches the given query.")
+    # The page's cache entry is asked for by slug first, so Redis answers while the row is read.
+    with page_cache.PageRead(request, slug) as read:
+        runbook = _page_row(slug, user)
+        if runbook is not None:
+            remember_role_rank(user, getattr(runbook, "viewer_group_rank", None))
+        if not has_role(user, VIEWER):
+            raise PermissionDenied(f"This needs the {VIEWER} role.")
+        if runbook is None:
+            raise Http404("No runbook matches the given query.")
+        return HttpResponse(page_cache.render_page(request, runbook, read, _page_context(user, runbook)))
 
+
+def _page_context(user: Any, runbook: Runbook) -> Callable[[], dict[str, Any]]:
     def fill_context() -> dict[str, Any]:
         """What a cold render of the cached page reads; lazy querysets run only then."""
-        full = visible.select_related(
+        full = Runbook.objects.visible_to(user).select_related(
             "owner", "team", "current_revision", "current_revision__author", "last_reviewed_by"
         ).get(pk=runbook.pk)
         return {
@@ -181,7 +209,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
             "tags": full.tags.all(),
         }
 
-    return HttpResponse(page_cache.render_page(request, runbook, fill_context))
+    return fill_context
 
 
 @role_required(EDITOR)

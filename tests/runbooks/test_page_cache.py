@@ -34,6 +34,26 @@ def test_warm_runbook_page_runs_a_handful_of_queries(viewer_client, runbook):
     assert len(ctx.captured_queries) <= WARM_PAGE_MAX_QUERIES
 
 
+def test_each_roles_page_stays_cached_when_another_role_views_it(
+    viewer_client, editor_client, runbook
+):
+    page(viewer_client, runbook)
+    page(editor_client, runbook)
+    with CaptureQueriesContext(connection) as ctx:
+        page(viewer_client, runbook)
+    assert len(ctx.captured_queries) <= WARM_PAGE_MAX_QUERIES
+
+
+def test_a_page_renders_after_a_missing_one_and_a_refused_one(
+    viewer_client, outsider_client, runbook
+):
+    assert viewer_client.get("/runbooks/no-such-runbook/").status_code == 404
+    assert outsider_client.get(runbook.get_absolute_url()).status_code == 403
+    assert runbook.title in page(viewer_client, runbook)
+    assert viewer_client.get("/runbooks/no-such-runbook/").status_code == 404
+    assert runbook.title in page(viewer_client, runbook)
+
+
 def test_cached_page_carries_each_viewers_own_csrf_token(editor_client, viewer_client, runbook):
     page(viewer_client, runbook)
     html = page(editor_client, runbook)
@@ -141,3 +161,77 @@ def test_a_message_shows_once_on_a_cached_page(viewer_client, runbook):
     html = page(viewer_client, runbook)
     assert 'class="messages"' in html
     assert 'class="messages"' not in page(viewer_client, runbook)
+
+
+@pytest.fixture
+def prepared_statements(monkeypatch):
+    """The connection as DATABASE_PREPARED_STATEMENTS=1 opens it (PostgreSQL only)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are a PostgreSQL setting")
+    connection.ensure_connection()
+    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "prepare_threshold", 0)
+    monkeypatch.setattr(connection.connection, "prepare_threshold", 0)
+
+
+def prepared_page_rows() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements "
+            "WHERE statement LIKE %s AND statement LIKE %s",
+            ['%FROM "runbooks_runbook"%', '%"history_stamp"%'],
+        )
+        return cursor.fetchone()[0]
+
+
+def test_page_row_is_prepared_once_with_prepared_statements_on(
+    prepared_statements, viewer_client, runbook, make_runbook
+):
+    page(viewer_client, runbook)
+    page(viewer_client, runbook)
+    page(viewer_client, make_runbook(title="Disk full"))
+    assert prepared_page_rows() == 1
+
+
+def test_warm_page_query_count_is_the_same_with_prepared_statements_on(
+    prepared_statements, viewer_client, runbook
+):
+    page(viewer_client, runbook)
+    with CaptureQueriesContext(connection) as ctx:
+        html = page(viewer_client, runbook)
+    assert len(ctx.captured_queries) <= WARM_PAGE_MAX_QUERIES
+    assert runbook.title in html
+
+
+def test_prepared_page_row_follows_the_viewers_watch(
+    prepared_statements, viewer_client, viewer, runbook
+):
+    assert ">Watch</button>" in page(viewer_client, runbook)
+    Watch.objects.create(user=viewer, runbook=runbook)
+    assert ">Stop watching</button>" in page(viewer_client, runbook)
+
+
+def test_page_row_is_not_prepared_by_default(viewer_client, runbook):
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are a PostgreSQL setting")
+    before = prepared_page_rows()
+    page(viewer_client, runbook)
+    page(viewer_client, runbook)
+    assert prepared_page_rows() == before
+
+
+@pytest.mark.parametrize(("value", "threshold"), [("1", 0), ("0", None), (None, None)])
+def test_database_prepared_statements_sets_the_connections_prepare_threshold(
+    tmp_path, value, threshold
+):
+    from tests.runbooks.test_settings_env import run_with_settings
+
+    env = {"DEBUG": "1", "DATABASE_URL": "postgres://fixit@db.example.com/fixit"}
+    if value is not None:
+        env["DATABASE_PREPARED_STATEMENTS"] = value
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(repr(settings.DATABASES['default']['OPTIONS'].get('prepare_threshold')))"
+    )
+    result = run_with_settings(tmp_path, code, **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == repr(threshold)
