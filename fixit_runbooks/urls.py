@@ -7,6 +7,8 @@ from .health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # First: the runbook page is the most requested URL, and no other app's path overlaps these.
+    path("", include("runbooks.urls")),
     path("api/v1/", include("api.urls")),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -20,7 +22,6 @@ urlpatterns = [
     path("break-glass/", include("changes.emergency_urls")),
     path("", include("search.urls")),
     path("", include("reviews.urls")),
-    path("", include("runbooks.urls")),
 ]
 if settings.OIDC_ENABLED:
     urlpatterns.insert(0, path("oidc/", include("mozilla_django_oidc.urls")))
