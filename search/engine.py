@@ -22,7 +22,9 @@ How a query runs (a bounded number of statements whatever the library size):
 4. Semantic re-ranking (search.semantic, on unless SEARCH_SEMANTIC_RERANK is
    False): the first candidates reordered by a blend of that score and the
    cosine between the query's embedding and each runbook's stored one.
-5. Snippets (ts_headline / snippet()) and full rows only for the hits shown.
+5. Full rows, and snippets cut in Python from their text (search.snippets,
+   the same on both engines), only for the hits that can be shown; the rows
+   statement also reads the re-ranked head's vectors.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from runbooks.models import ReviewState, Runbook, Team
 
-from . import freshness, learning, semantic
+from . import freshness, learning, semantic, snippets
 from .index import TEXT_CONFIG
 from .queries import Clause, ParsedQuery, parse
 from .vocabulary import STOPWORDS, known_words
@@ -79,6 +81,8 @@ STATS_TTL = 60
 # everything only the engine's own highlight markers turn into <mark>.
 MARK_START, MARK_STOP = "\ue000", "\ue001"
 SNIPPET_WORDS = 24
+# Snippets are cut from this much of a runbook's text at most (search.snippets).
+SNIPPET_TEXT_CHARS = 20_000
 # "Did you mean": nearest vocabulary words, then the fewest edits.
 SPELLING_CANDIDATES = 10
 TRIGRAM_THRESHOLD = 0.3  # pg_trgm's default similarity_threshold
@@ -256,19 +260,27 @@ def search(q: str, filters: Filters | None = None, *, limit: int = DEFAULT_LIMIT
             s.id,
         )
     )
-    if semantic.enabled():
-        scored = _semantic_order(q if not result.corrected else result.suggestion, scored)
+    rerank = semantic.enabled()
+    # One statement reads the rows, the text to cut snippets from and (re-ranking on) the
+    # vectors of every runbook that can be shown: the re-ranked head and the page.
+    head = scored[: max(limit, semantic.RERANK_DEPTH) if rerank else limit]
+    runbooks, texts, vectors = _rows([s.id for s in head], with_vectors=rerank)
+    if rerank:
+        scored = _semantic_order(q if not result.corrected else result.suggestion, scored, vectors)
     shown = scored[:limit]
     result.matched_all = sum(1 for s in scored if s.full_match)
     result.relaxed = any(not s.full_match for s in shown)
     result.total = max(result.total, result.matched_all)
-    runbooks = _rows([s.id for s in shown])
-    snippets = backend.snippets(parsed, [s.id for s in shown])
+    matcher = snippets.Matcher.for_clauses(parsed.clauses)
     result.hits = [
         Hit(
             runbooks[s.id],
             s.score,
-            highlight(snippets.get(s.id, "")),
+            highlight(
+                snippets.snippet(
+                    texts[s.id], matcher, words=SNIPPET_WORDS, start=MARK_START, stop=MARK_STOP
+                )
+            ),
             s.state,
             s.full_match,
             s.used_in,
@@ -308,18 +320,11 @@ def _rank(
     return scored
 
 
-def _semantic_order(query: str, scored: list[_Scored]) -> list[_Scored]:
+def _semantic_order(query: str, scored: list[_Scored], vectors: dict[int, bytes]) -> list[_Scored]:
     """The first RERANK_DEPTH candidates in search.semantic's blended order, the rest as they were."""
     head = scored[: semantic.RERANK_DEPTH]
     if len(head) < 2:
         return scored
-    ids = [s.id for s in head]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT runbook_id, embedding FROM search_runbooksearchdocument WHERE runbook_id IN ({_placeholders(ids)})",
-            ids,
-        )
-        vectors = {pk: bytes(vector) for pk, vector in cursor.fetchall() if vector is not None}
     by_id = {s.id: s for s in head}
     order = semantic.rerank(query, [(s.id, s.score) for s in head], vectors)
     return [by_id[pk] for pk in order] + scored[semantic.RERANK_DEPTH :]
@@ -505,9 +510,12 @@ HIT_FIELDS = (
 )
 
 
-def _rows(ids: list[int]) -> dict[int, Runbook]:
+def _rows(
+    ids: list[int], *, with_vectors: bool = False
+) -> tuple[dict[int, Runbook], dict[int, str], dict[int, bytes]]:
+    """The runbooks (active ones), the text their snippets are cut from and, if asked, their vectors."""
     if not ids:
-        return {}
+        return {}, {}, {}
     if connection.vendor == "postgresql":
         where = "r.id = ANY(%s)"
         params: list[Any] = [ids]
@@ -515,11 +523,15 @@ def _rows(ids: list[int]) -> dict[int, Runbook]:
         where = f"r.id IN ({_placeholders(ids)})"
         params = list(ids)
     columns = ", ".join(f"r.{name}" for name in HIT_FIELDS)
+    vector = "d.embedding" if with_vectors else "NULL"
     sql = f"""
-        SELECT {columns}, {_alert_names_sql("r.id")}, u.username, t.name, t.slug
+        SELECT {columns}, {_alert_names_sql("r.id")}, u.username, t.name, t.slug,
+               r.summary, substr(coalesce(rev.body, ''), 1, {SNIPPET_TEXT_CHARS}), {vector}
           FROM runbooks_runbook r
           LEFT JOIN auth_user u ON u.id = r.owner_id
           LEFT JOIN runbooks_team t ON t.id = r.team_id
+          LEFT JOIN runbooks_revision rev ON rev.id = r.current_revision_id
+          {"LEFT JOIN search_runbooksearchdocument d ON d.runbook_id = r.id" if with_vectors else ""}
          WHERE {where} AND r.archived_at IS NULL
     """
     with connection.cursor() as cursor:
@@ -531,6 +543,8 @@ def _rows(ids: list[int]) -> dict[int, Runbook]:
     position = [HIT_FIELDS.index(name) for name in order]
     user_model = get_user_model()
     runbooks = {}
+    texts: dict[int, str] = {}
+    vectors: dict[int, bytes] = {}
     for row in fetched:
         values = [
             _to_datetime(row[i]) if name.endswith(("_at", "_due")) else row[i]
@@ -538,7 +552,10 @@ def _rows(ids: list[int]) -> dict[int, Runbook]:
         ]
         runbook = Runbook.from_db(connection.alias, order, values)
         runbook.alert_list = row[width]  # type: ignore[attr-defined]
-        username, team_name, team_slug = row[width + 1 :]
+        username, team_name, team_slug, summary, body, embedding = row[width + 1 :]
+        texts[row[0]] = f"{summary}\n\n{body}"
+        if embedding is not None:
+            vectors[row[0]] = bytes(embedding)
         # Assigned, so reading them costs no query; None is cached the same way.
         runbook.owner = (
             user_model.from_db(connection.alias, ["id", "username"], [runbook.owner_id, username])
@@ -553,7 +570,7 @@ def _rows(ids: list[int]) -> dict[int, Runbook]:
             else None
         )
         runbooks[runbook.pk] = runbook
-    return runbooks
+    return runbooks, texts, vectors
 
 
 def _browse(result: SearchResult, filters: Filters, now: dt.datetime, limit: int) -> None:
@@ -699,21 +716,6 @@ class _Postgres:
             cursor.execute("SELECT " + ", ".join(parts), [c.tsquery() for c in clauses])
             return list(cursor.fetchone())
 
-    def snippets(self, parsed: ParsedQuery, ids: list[int]) -> dict[int, str]:
-        if not ids:
-            return {}
-        options = (
-            f"StartSel={MARK_START}, StopSel={MARK_STOP}, MaxWords={SNIPPET_WORDS}, MinWords=10, "
-            'MaxFragments=2, FragmentDelimiter=" … "'
-        )
-        sql = f"""
-            SELECT d.runbook_id, ts_headline('{TEXT_CONFIG}', d.snippet_text, to_tsquery('{TEXT_CONFIG}', %s), %s)
-              FROM search_runbooksearchdocument d WHERE d.runbook_id = ANY(%s)
-        """
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [parsed.relaxed().tsquery(), options, ids])
-            return dict(cursor.fetchall())
-
     def unknown(self, terms: list[str]) -> list[str]:
         sql = """
             SELECT t.term FROM unnest(%s::text[]) AS t(term)
@@ -837,24 +839,6 @@ class _Sqlite:
         with connection.cursor() as cursor:
             cursor.execute("SELECT " + ", ".join(parts), [c.fts5() for c in clauses])
             return list(cursor.fetchone())
-
-    def snippets(self, parsed: ParsedQuery, ids: list[int]) -> dict[int, str]:
-        if not ids:
-            return {}
-        # snippet() only runs inside a MATCH query, and only for the rows it
-        # returns: the MATCH runs once over the index and "+rowid IN" keeps the
-        # page of hits ("+" hides that test from FTS5, which would otherwise
-        # seek each id with its own MATCH, several times slower). Column -1: the best one.
-        marks = f"'{MARK_START}', '{MARK_STOP}', ' … ', {SNIPPET_WORDS}"
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                SELECT rowid, snippet(search_fts, -1, {marks}) FROM search_fts
-                 WHERE search_fts MATCH %s AND +rowid IN (SELECT value FROM json_each(%s))
-                """,
-                [parsed.relaxed().fts5(), json.dumps(ids)],
-            )
-            return dict(cursor.fetchall())
 
     def unknown(self, terms: list[str]) -> list[str]:
         known = " UNION ALL ".join(["SELECT %s AS term"] * len(terms))
