@@ -264,31 +264,30 @@ def search(q: str, filters: Filters | None = None, *, limit: int = DEFAULT_LIMIT
     # One statement reads the rows, the text to cut snippets from and (re-ranking on) the
     # vectors of every runbook that can be shown: the re-ranked head and the page.
     head = scored[: max(limit, semantic.RERANK_DEPTH) if rerank else limit]
-    runbooks, texts, vectors = _rows([s.id for s in head], with_vectors=rerank)
+    rows, vectors = _rows([s.id for s in head], with_vectors=rerank)
     if rerank:
         scored = _semantic_order(q if not result.corrected else result.suggestion, scored, vectors)
-    shown = scored[:limit]
+    shown = [s for s in scored[:limit] if s.id in rows]
     result.matched_all = sum(1 for s in scored if s.full_match)
     result.relaxed = any(not s.full_match for s in shown)
     result.total = max(result.total, result.matched_all)
     matcher = snippets.Matcher.for_clauses(parsed.clauses)
-    result.hits = [
-        Hit(
-            runbooks[s.id],
-            s.score,
-            highlight(
-                snippets.snippet(
-                    texts[s.id], matcher, words=SNIPPET_WORDS, start=MARK_START, stop=MARK_STOP
-                )
-            ),
-            s.state,
-            s.full_match,
-            s.used_in,
-            _alert_names(runbooks[s.id]),
+    for s in shown:
+        runbook, text = _runbook(rows[s.id])
+        snippet = snippets.snippet(
+            text, matcher, words=SNIPPET_WORDS, start=MARK_START, stop=MARK_STOP
         )
-        for s in shown
-        if s.id in runbooks
-    ]
+        result.hits.append(
+            Hit(
+                runbook,
+                s.score,
+                highlight(snippet),
+                s.state,
+                s.full_match,
+                s.used_in,
+                _alert_names(runbook),
+            )
+        )
     return result
 
 
@@ -512,10 +511,10 @@ HIT_FIELDS = (
 
 def _rows(
     ids: list[int], *, with_vectors: bool = False
-) -> tuple[dict[int, Runbook], dict[int, str], dict[int, bytes]]:
-    """The runbooks (active ones), the text their snippets are cut from and, if asked, their vectors."""
+) -> tuple[dict[int, tuple[Any, ...]], dict[int, bytes]]:
+    """The rows of the active runbooks among `ids` (for _runbook) and, if asked, their vectors."""
     if not ids:
-        return {}, {}, {}
+        return {}, {}
     if connection.vendor == "postgresql":
         where = "r.id = ANY(%s)"
         params: list[Any] = [ids]
@@ -537,40 +536,41 @@ def _rows(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
+    rows = {row[0]: row for row in fetched}
+    vectors = {row[0]: bytes(row[-1]) for row in fetched if row[-1] is not None}
+    return rows, vectors
+
+
+# from_db takes the loaded fields in the model's order.
+HIT_ORDER = [f.attname for f in Runbook._meta.concrete_fields if f.attname in HIT_FIELDS]
+HIT_POSITIONS = [HIT_FIELDS.index(name) for name in HIT_ORDER]
+HIT_DATES = [name.endswith(("_at", "_due")) for name in HIT_ORDER]
+
+
+def _runbook(row: tuple[Any, ...]) -> tuple[Runbook, str]:
+    """A row of _rows as a Runbook (owner and team assigned) and the text its snippet is cut from."""
+    values = [
+        _to_datetime(row[i]) if date else row[i]
+        for i, date in zip(HIT_POSITIONS, HIT_DATES, strict=True)
+    ]
+    runbook = Runbook.from_db(connection.alias, HIT_ORDER, values)
     width = len(HIT_FIELDS)
-    # from_db takes the loaded fields in the model's order.
-    order = [f.attname for f in Runbook._meta.concrete_fields if f.attname in HIT_FIELDS]
-    position = [HIT_FIELDS.index(name) for name in order]
-    user_model = get_user_model()
-    runbooks = {}
-    texts: dict[int, str] = {}
-    vectors: dict[int, bytes] = {}
-    for row in fetched:
-        values = [
-            _to_datetime(row[i]) if name.endswith(("_at", "_due")) else row[i]
-            for name, i in zip(order, position, strict=True)
-        ]
-        runbook = Runbook.from_db(connection.alias, order, values)
-        runbook.alert_list = row[width]  # type: ignore[attr-defined]
-        username, team_name, team_slug, summary, body, embedding = row[width + 1 :]
-        texts[row[0]] = f"{summary}\n\n{body}"
-        if embedding is not None:
-            vectors[row[0]] = bytes(embedding)
-        # Assigned, so reading them costs no query; None is cached the same way.
-        runbook.owner = (
-            user_model.from_db(connection.alias, ["id", "username"], [runbook.owner_id, username])
-            if runbook.owner_id is not None
-            else None
+    runbook.alert_list = row[width]  # type: ignore[attr-defined]
+    username, team_name, team_slug, summary, body = row[width + 1 : width + 6]
+    # Assigned, so reading them costs no query; None is cached the same way.
+    runbook.owner = (
+        get_user_model().from_db(connection.alias, ["id", "username"], [runbook.owner_id, username])
+        if runbook.owner_id is not None
+        else None
+    )
+    runbook.team = (
+        Team.from_db(
+            connection.alias, ["id", "name", "slug"], [runbook.team_id, team_name, team_slug]
         )
-        runbook.team = (
-            Team.from_db(
-                connection.alias, ["id", "name", "slug"], [runbook.team_id, team_name, team_slug]
-            )
-            if runbook.team_id is not None
-            else None
-        )
-        runbooks[runbook.pk] = runbook
-    return runbooks, texts, vectors
+        if runbook.team_id is not None
+        else None
+    )
+    return runbook, f"{summary}\n\n{body}"
 
 
 def _browse(result: SearchResult, filters: Filters, now: dt.datetime, limit: int) -> None:

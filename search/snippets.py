@@ -23,6 +23,7 @@ by its names or meta): the first words of the text, as ts_headline does.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -88,17 +89,18 @@ class Matcher:
         return matcher
 
     def hits(self, words: list[str]) -> list[tuple[int, int, int]]:
-        """(first word, word count, clause) of each match among the lowered `words`."""
-        single, phrases = self.single, self.phrases
-        prefixes = tuple(self.prefixes)
+        """(first word, word count, clause) of each match among the lowered `words`, in order."""
+        single, phrases, prefixes = self.single, self.phrases, tuple(self.prefixes)
+        distinct = set(words)
+        wanted = (distinct & single.keys()) | (distinct & phrases.keys())
+        if prefixes:
+            wanted.update(w for w in distinct if w.startswith(prefixes))
+        if not wanted:
+            return []
         found: list[tuple[int, int, int]] = []
-        candidates = [
-            i
-            for i, w in enumerate(words)
-            if w in single or w in phrases or (prefixes and w.startswith(prefixes))
-        ]
-        for i in candidates:
-            word = words[i]
+        for i, word in enumerate(words):
+            if word not in wanted:
+                continue
             for rest, clause in phrases.get(word, ()):
                 following = words[i + 1 : i + 1 + len(rest)]
                 if len(following) == len(rest) and all(
@@ -120,9 +122,8 @@ def snippet(text: str, matcher: Matcher, *, words: int, start: str, stop: str) -
     tokens = pieces[1::2]
     if not tokens:
         return ""
-    lowered = WORD_SPLIT_RE.split(text.lower())[1::2]
-    if len(lowered) != len(tokens):  # a letter whose lower case splits differently
-        lowered = [t.lower() for t in tokens]
+    # Lowered in one call; NUL never occurs inside a word, so the words stay aligned.
+    lowered = "\0".join(tokens).lower().split("\0")
     hits = matcher.hits(lowered)
     marked: set[int] = set()
     for first, count, _ in hits:
@@ -157,11 +158,18 @@ def _best_window(
     hits: list[tuple[int, int, int]], length: int, size: int, seen: set[int]
 ) -> tuple[int, int]:
     """The window starting just before a match that holds the most new clauses, then the most matches."""
+    firsts = [first for first, _, _ in hits]  # in order
     best: tuple[tuple[int, int, int], tuple[int, int]] | None = None
-    for first, _, _ in hits:
+    tried = set()
+    for first in firsts:
         a = max(0, min(first - CONTEXT_BEFORE, length - size))
+        if a in tried:
+            continue
+        tried.add(a)
         b = min(length, a + size)
-        inside = [h for h in hits if h[0] >= a and h[0] + h[1] <= b]
+        inside = [
+            h for h in hits[bisect_left(firsts, a) : bisect_left(firsts, b)] if h[0] + h[1] <= b
+        ]
         new = {clause for _, _, clause in inside} - seen
         key = (len(new), len(inside), -a)
         if best is None or key > best[0]:
