@@ -4,8 +4,10 @@ The engines' own highlighters cost more than the rest of a search: PostgreSQL's
 ts_headline parses and stems every word of every shown runbook against the
 expanded query (several milliseconds for twenty hits, more with phrase
 alternatives), SQLite's snippet() needs a MATCH over the index. Here the text
-(summary, then the body of the published revision) is cut into words once,
-in C (one `re.split`), and the query's words are compared with them:
+(summary, then the body of the published revision) is lower-cased once and
+searched with str.find for the start each query word's forms share; only the
+words found are read and compared (cutting every text into words costs
+several times more):
 
 * a word typed as a prefix ("replic") marks every word it begins;
 * any other word marks its light inflections ("restarting" → restart,
@@ -14,14 +16,16 @@ in C (one `re.split`), and the query's words are compared with them:
 * a phrase (typed in quotes, or a vocabulary alternative such as
   "out of space") marks its words where they follow each other.
 
-The fragment shown is the window of SNIPPET_WORDS words holding the most
-distinct clauses, then the most marked words; when one window cannot hold
-every clause found, two half-size windows do. No match (the runbook was found
+The fragment shown is the window of about `words` words (CHARS_PER_WORD
+characters each, cut at whole words) holding the most distinct clauses, then
+the most marked words; when one window cannot hold every clause found, two
+half-size windows do. No match (the runbook was found
 by its names or meta): the first words of the text, as ts_headline does.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from bisect import bisect_left
 from collections.abc import Iterable
@@ -29,9 +33,9 @@ from dataclasses import dataclass, field
 
 from .queries import Clause
 
-# A capturing split: [separator, word, separator, word, …, separator], so the
-# text comes back whole (punctuation and case kept) by joining the pieces.
-WORD_SPLIT_RE = re.compile(r"([^\W_]+)")
+WORD_RE = re.compile(r"[^\W_]+")
+# Window sizes are reckoned in characters: about this many per word and separator.
+CHARS_PER_WORD = 7
 SUFFIXES = ("ings", "ing", "ers", "er", "ies", "es", "ed", "s", "y", "e")
 ENDINGS = ("", "s", "es", "ed", "ing", "e", "er", "ers", "ies", "y", "ion", "ions", "ure", "ures")
 MIN_STEM = 3
@@ -68,6 +72,8 @@ class Matcher:
     prefixes: dict[str, int] = field(default_factory=dict)
     # A phrase's first word (any form) → (the forms of each following word, clause).
     phrases: dict[str, list[tuple[tuple[frozenset[str], ...], int]]] = field(default_factory=dict)
+    # What every form of a word starts with: searched for in the text.
+    starts: set[str] = field(default_factory=set)
 
     @classmethod
     def for_clauses(cls, clauses: Iterable[Clause]) -> Matcher:
@@ -79,115 +85,158 @@ class Matcher:
                     continue
                 if prefix:
                     matcher.prefixes[words[0]] = i
-                elif len(words) == 1:
-                    for form in forms(words[0]):
+                    matcher.starts.add(words[0])
+                    continue
+                first = forms(words[0])
+                matcher.starts.add(os.path.commonprefix(sorted(first)))
+                if len(words) == 1:
+                    for form in first:
                         matcher.single.setdefault(form, set()).add(i)
                 else:
                     rest = tuple(frozenset(forms(w)) for w in words[1:])
-                    for form in forms(words[0]):
+                    for form in first:
                         matcher.phrases.setdefault(form, []).append((rest, i))
+        # A start inside another start finds nothing the shorter one misses.
+        matcher.starts = {
+            s
+            for s in matcher.starts
+            if s and not any(o != s and s.startswith(o) for o in matcher.starts)
+        }
         return matcher
 
-    def hits(self, words: list[str]) -> list[tuple[int, int, int]]:
-        """(first word, word count, clause) of each match among the lowered `words`, in order."""
-        single, phrases, prefixes = self.single, self.phrases, tuple(self.prefixes)
-        distinct = set(words)
-        wanted = (distinct & single.keys()) | (distinct & phrases.keys())
-        if prefixes:
-            wanted.update(w for w in distinct if w.startswith(prefixes))
-        if not wanted:
-            return []
+    def hits(self, low: str) -> list[tuple[int, int, int]]:
+        """(start, end, clause) of each matched word in the lower-cased text, by start."""
+        words: dict[int, str] = {}
+        for key in self.starts:
+            at = low.find(key)
+            while at != -1:
+                if at not in words and (at == 0 or not _is_word_char(low[at - 1])):
+                    match = WORD_RE.match(low, at)
+                    if match:
+                        words[at] = match.group()
+                at = low.find(key, at + len(key))
         found: list[tuple[int, int, int]] = []
-        for i, word in enumerate(words):
-            if word not in wanted:
-                continue
-            for rest, clause in phrases.get(word, ()):
-                following = words[i + 1 : i + 1 + len(rest)]
-                if len(following) == len(rest) and all(
-                    w in options for w, options in zip(following, rest, strict=True)
+        prefixes = tuple(self.prefixes)
+        for at in sorted(words):
+            word = words[at]
+            end = at + len(word)
+            for rest, clause in self.phrases.get(word, ()):
+                spans = _following(low, end, len(rest))
+                if len(spans) == len(rest) and all(
+                    low[a:b] in options for (a, b), options in zip(spans, rest, strict=True)
                 ):
-                    found.append((i, 1 + len(rest), clause))
-            for clause in single.get(word, ()):
-                found.append((i, 1, clause))
+                    found.append((at, end, clause))
+                    found += [(a, b, clause) for a, b in spans]
+            for clause in self.single.get(word, ()):
+                found.append((at, end, clause))
             if prefixes and word.startswith(prefixes):
                 for prefix, clause in self.prefixes.items():
                     if word.startswith(prefix):
-                        found.append((i, 1, clause))
+                        found.append((at, end, clause))
+        found.sort()
         return found
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum()
+
+
+def _following(low: str, end: int, count: int) -> list[tuple[int, int]]:
+    """The spans of the `count` words after position `end`."""
+    spans = []
+    for match in WORD_RE.finditer(low, end):
+        spans.append(match.span())
+        if len(spans) == count:
+            break
+    return spans
 
 
 def snippet(text: str, matcher: Matcher, *, words: int, start: str, stop: str) -> str:
     """The best fragment(s) of `text`, each match wrapped in `start` … `stop` (plain text, not escaped)."""
-    pieces = WORD_SPLIT_RE.split(text)
-    tokens = pieces[1::2]
-    if not tokens:
+    low = text.lower()
+    if len(low) != len(text):  # a letter whose lower case is longer: keep positions aligned
+        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    hits = matcher.hits(low)
+    windows = _windows(hits, text, words)
+    if not windows:
         return ""
-    # Lowered in one call; NUL never occurs inside a word, so the words stay aligned.
-    lowered = "\0".join(tokens).lower().split("\0")
-    hits = matcher.hits(lowered)
-    marked: set[int] = set()
-    for first, count, _ in hits:
-        marked.update(range(first, first + count))
-    windows = _windows(hits, len(tokens), words)
-    text = f" {ELLIPSIS} ".join(_fragment(pieces, marked, a, b, start, stop) for a, b in windows)
+    marks = {(a, b) for a, b, _ in hits}
+    text_out = f" {ELLIPSIS} ".join(_fragment(text, marks, a, b, start, stop) for a, b in windows)
     before = f"{ELLIPSIS} " if windows[0][0] > 0 else ""
-    after = f" {ELLIPSIS}" if windows[-1][1] < len(tokens) else ""
-    return before + text + after
+    after = f" {ELLIPSIS}" if text[windows[-1][1] :].strip() else ""
+    return before + text_out + after
 
 
-def _windows(hits: list[tuple[int, int, int]], length: int, size: int) -> list[tuple[int, int]]:
-    """One window of `size` words, or two of half that when one cannot hold every clause found."""
+def _windows(hits: list[tuple[int, int, int]], text: str, words: int) -> list[tuple[int, int]]:
+    """One window of `words` words, or two of half that when one cannot hold every clause found."""
     if not hits:
-        return [(0, min(size, length))]
+        return [_cut(text, 0, words)] if text.strip() else []
     clauses = {clause for _, _, clause in hits}
-    best = _best_window(hits, length, size, set())
-    if _clauses_in(hits, *best) >= clauses:
-        return [best]
-    half = max(1, size // 2)
-    first = _best_window(hits, length, half, set())
-    others = [h for h in hits if h[0] + h[1] <= first[0] or h[0] >= first[1]]
+    size = words * CHARS_PER_WORD
+    anchor = _best_anchor(hits, size, set())
+    if _clauses_in(hits, anchor, anchor + size) >= clauses:
+        return [_cut(text, anchor, words)]
+    first_anchor = _best_anchor(hits, size // 2, set())
+    first = _cut(text, first_anchor, words // 2)
+    others = [h for h in hits if h[1] <= first[0] or h[0] >= first[1]]
     if not others:
-        return [best]
-    second = _best_window(others, length, half, _clauses_in(hits, *first))
+        return [_cut(text, anchor, words)]
+    second = _cut(text, _best_anchor(others, size // 2, _clauses_in(hits, *first)), words // 2)
     if second[0] < first[1] and first[0] < second[1]:
-        return [best]
+        return [_cut(text, anchor, words)]
     return sorted([first, second])
 
 
-def _best_window(
-    hits: list[tuple[int, int, int]], length: int, size: int, seen: set[int]
-) -> tuple[int, int]:
-    """The window starting just before a match that holds the most new clauses, then the most matches."""
-    firsts = [first for first, _, _ in hits]  # in order
-    best: tuple[tuple[int, int, int], tuple[int, int]] | None = None
-    tried = set()
-    for first in firsts:
-        a = max(0, min(first - CONTEXT_BEFORE, length - size))
-        if a in tried:
-            continue
-        tried.add(a)
-        b = min(length, a + size)
+def _best_anchor(hits: list[tuple[int, int, int]], size: int, seen: set[int]) -> int:
+    """The match starting the window (of `size` characters) that holds the most new clauses, then the most matches."""
+    starts = [a for a, _, _ in hits]  # in order
+    best: tuple[tuple[int, int, int], int] | None = None
+    for first in dict.fromkeys(starts):
         inside = [
-            h for h in hits[bisect_left(firsts, a) : bisect_left(firsts, b)] if h[0] + h[1] <= b
+            h
+            for h in hits[bisect_left(starts, first) : bisect_left(starts, first + size)]
+            if h[1] <= first + size
         ]
         new = {clause for _, _, clause in inside} - seen
-        key = (len(new), len(inside), -a)
+        key = (len(new), len(inside), -first)
         if best is None or key > best[0]:
-            best = (key, (a, b))
+            best = (key, first)
     assert best is not None
     return best[1]
 
 
 def _clauses_in(hits: list[tuple[int, int, int]], a: int, b: int) -> set[int]:
-    return {clause for first, count, clause in hits if first >= a and first + count <= b}
+    return {clause for start, end, clause in hits if start >= a and end <= b}
 
 
-def _fragment(pieces: list[str], marked: set[int], a: int, b: int, start: str, stop: str) -> str:
-    """Words a..b-1 with the separators between them, marked words wrapped."""
+def _cut(text: str, anchor: int, words: int) -> tuple[int, int]:
+    """From CONTEXT_BEFORE words before `anchor` to the end of the `words`-th word from there."""
+    before = [
+        m.start() for m in WORD_RE.finditer(text, max(0, anchor - 20 * CONTEXT_BEFORE), anchor)
+    ]
+    start = (
+        before[-CONTEXT_BEFORE]
+        if len(before) >= CONTEXT_BEFORE
+        else (before[0] if before else anchor)
+    )
+    if anchor - 20 * CONTEXT_BEFORE <= 0 and len(before) < CONTEXT_BEFORE:
+        start = 0
+    end = start
+    for count, match in enumerate(WORD_RE.finditer(text, start), 1):
+        end = match.end()
+        if count == words:
+            break
+    return start, end
+
+
+def _fragment(text: str, marks: set[tuple[int, int]], a: int, b: int, start: str, stop: str) -> str:
+    """text[a:b] with the marked words wrapped."""
     out = []
-    for i in range(a, b):
-        word = pieces[2 * i + 1]
-        out.append(f"{start}{word}{stop}" if i in marked else word)
-        if i < b - 1:
-            out.append(pieces[2 * i + 2])
+    at = a
+    for mark_start, mark_end in sorted(m for m in marks if m[0] >= a and m[1] <= b):
+        if mark_start < at:
+            continue  # the same word marked for two clauses
+        out += [text[at:mark_start], start, text[mark_start:mark_end], stop]
+        at = mark_end
+    out.append(text[at:b])
     return "".join(out)
