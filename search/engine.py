@@ -272,8 +272,9 @@ def search(q: str, filters: Filters | None = None, *, limit: int = DEFAULT_LIMIT
     result.relaxed = any(not s.full_match for s in shown)
     result.total = max(result.total, result.matched_all)
     matcher = snippets.Matcher.for_clauses(parsed.clauses)
+    related: dict[tuple[str, int], Any] = {}
     for s in shown:
-        runbook, text = _runbook(rows[s.id])
+        runbook, text = _runbook(rows[s.id], related)
         snippet = snippets.snippet(
             text, matcher, words=SNIPPET_WORDS, start=MARK_START, stop=MARK_STOP
         )
@@ -295,9 +296,13 @@ def _rank(
     backend: _Postgres | _Sqlite, parsed: ParsedQuery, ids: list[int], now: dt.datetime
 ) -> list[_Scored]:
     clauses = parsed.clauses
-    places, exact, rows = backend.places(clauses, ids)
+    places, exact, rows, uses = backend.places(clauses, ids)
     idf = _idf(backend, clauses)
-    boosts = learning.boosts(parsed.terms, ids, now)
+    boosts = (
+        learning.boosts_from_uses(parsed.terms, uses, now)
+        if uses is not None
+        else learning.boosts(parsed.terms, ids, now)
+    )
     scored = []
     for runbook in rows:
         found = places.get(runbook.pk, {})
@@ -547,8 +552,9 @@ HIT_POSITIONS = [HIT_FIELDS.index(name) for name in HIT_ORDER]
 HIT_DATES = [name.endswith(("_at", "_due")) for name in HIT_ORDER]
 
 
-def _runbook(row: tuple[Any, ...]) -> tuple[Runbook, str]:
-    """A row of _rows as a Runbook (owner and team assigned) and the text its snippet is cut from."""
+def _runbook(row: tuple[Any, ...], related: dict[tuple[str, int], Any]) -> tuple[Runbook, str]:
+    """A row of _rows as a Runbook (owner and team assigned, one instance of each per
+    search through `related`) and the text its snippet is cut from."""
     values = [
         _to_datetime(row[i]) if date else row[i]
         for i, date in zip(HIT_POSITIONS, HIT_DATES, strict=True)
@@ -558,18 +564,21 @@ def _runbook(row: tuple[Any, ...]) -> tuple[Runbook, str]:
     runbook.alert_list = row[width]  # type: ignore[attr-defined]
     username, team_name, team_slug, summary, body = row[width + 1 : width + 6]
     # Assigned, so reading them costs no query; None is cached the same way.
-    runbook.owner = (
-        get_user_model().from_db(connection.alias, ["id", "username"], [runbook.owner_id, username])
-        if runbook.owner_id is not None
-        else None
-    )
-    runbook.team = (
-        Team.from_db(
-            connection.alias, ["id", "name", "slug"], [runbook.team_id, team_name, team_slug]
-        )
-        if runbook.team_id is not None
-        else None
-    )
+    owner = team = None
+    if runbook.owner_id is not None:
+        owner = related.get(("owner", runbook.owner_id))
+        if owner is None:
+            owner = related[("owner", runbook.owner_id)] = get_user_model().from_db(
+                connection.alias, ["id", "username"], [runbook.owner_id, username]
+            )
+    if runbook.team_id is not None:
+        team = related.get(("team", runbook.team_id))
+        if team is None:
+            team = related[("team", runbook.team_id)] = Team.from_db(
+                connection.alias, ["id", "name", "slug"], [runbook.team_id, team_name, team_slug]
+            )
+    runbook.owner = owner
+    runbook.team = team
     return runbook, f"{summary}\n\n{body}"
 
 
@@ -666,7 +675,9 @@ class _Postgres:
 
     def places(
         self, clauses: list[Clause], ids: list[int]
-    ) -> tuple[dict[int, dict[int, str]], dict[int, set[str]], list[_RankRow]]:
+    ) -> tuple[dict[int, dict[int, str]], dict[int, set[str]], list[_RankRow], list[Any] | None]:
+        """Per candidate its rank row, names and places, and the candidates' uses (search.learning)
+        from a second statement sent with the first: one round trip."""
         columns, params = [], []
         for clause in clauses:
             columns += [
@@ -683,9 +694,13 @@ class _Postgres:
         places: dict[int, dict[int, str]] = {}
         exact: dict[int, set[str]] = {}
         rows: list[_RankRow] = []
+        uses_sql, uses_params = learning.uses_sql(ids)
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, ids])
-            for row in cursor.fetchall():
+            cursor.execute(f"{sql}; {uses_sql}", [*params, ids, *uses_params])
+            fetched = cursor.fetchall()
+            cursor.nextset()
+            uses = cursor.fetchall()
+            for row in fetched:
                 rows.append(_rank_row(row[:RANK_WIDTH]))
                 pk: int = row[0]
                 names: str | None = row[RANK_WIDTH]
@@ -702,7 +717,7 @@ class _Postgres:
                     if place:
                         found[i] = place
                 places[pk] = found
-        return places, exact, rows
+        return places, exact, rows, uses
 
     def document_frequencies(self, clauses: list[Clause], *, with_total: bool) -> list[int]:
         parts = [
@@ -795,27 +810,30 @@ class _Sqlite:
 
     def places(
         self, clauses: list[Clause], ids: list[int]
-    ) -> tuple[dict[int, dict[int, str]], dict[int, set[str]], list[_RankRow]]:
+    ) -> tuple[dict[int, dict[int, str]], dict[int, set[str]], list[_RankRow], list[Any] | None]:
+        """As _Postgres.places; the uses are left to search.learning (no round trip to save)."""
         # Each clause's matches in full, kept to the candidates by "+rowid IN": the
         # "+" keeps that test away from FTS5, which would run the MATCH once per
         # listed id (twenty times slower); filtered in SQL, a clause matching
-        # most of the library sends back only the candidates' rows.
+        # most of the library sends back only the candidates' rows. One MATCH per
+        # clause: bm25() weighted to one column is below zero exactly when the
+        # clause occurs in that column (its idf and term factors are positive),
+        # so names and lead need no MATCH of their own.
         id_list = _placeholders(ids)
+        candidates = json.dumps(ids)
         parts: list[str] = []
         params: list[Any] = []
         for i, clause in enumerate(clauses):
-            for rank, columns in ((3, "names"), (2, "lead"), (1, "")):
-                parts.append(
-                    f"SELECT {i}, {rank}, rowid FROM search_fts WHERE search_fts MATCH %s"
-                    " AND +rowid IN (SELECT value FROM json_each(%s))"
-                )
-                params += [clause.fts5(columns), json.dumps(ids)]
+            parts.append(
+                f"SELECT {i}, bm25(search_fts, 1, 0, 0, 0) < 0, bm25(search_fts, 0, 1, 0, 0) < 0, rowid"
+                " FROM search_fts WHERE search_fts MATCH %s AND +rowid IN (SELECT value FROM json_each(%s))"
+            )
+            params += [clause.fts5(), candidates]
         best: dict[int, dict[int, int]] = {}
         with connection.cursor() as cursor:
             cursor.execute(" UNION ALL ".join(parts), params)
-            for i, rank, pk in cursor.fetchall():
-                found = best.setdefault(pk, {})
-                found[i] = max(found.get(i, 0), rank)
+            for i, in_names, in_lead, pk in cursor.fetchall():
+                best.setdefault(pk, {})[i] = 3 if in_names else 2 if in_lead else 1
             cursor.execute(
                 f"SELECT {RANK_COLUMNS}, d.names FROM runbooks_runbook r"
                 " LEFT JOIN search_runbooksearchdocument d ON d.runbook_id = r.id"
@@ -827,7 +845,7 @@ class _Sqlite:
         exact = {row[0]: set(row[-1].split()) for row in fetched if row[-1] is not None}
         label = {3: "names", 2: "lead", 1: "body"}
         places = {pk: {i: label[r] for i, r in found.items()} for pk, found in best.items()}
-        return places, exact, rows
+        return places, exact, rows, None
 
     def document_frequencies(self, clauses: list[Clause], *, with_total: bool) -> list[int]:
         parts = [
