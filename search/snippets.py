@@ -39,26 +39,33 @@ CHARS_PER_WORD = 7
 SUFFIXES = ("ings", "ing", "ers", "er", "ies", "es", "ed", "s", "y", "e")
 ENDINGS = ("", "s", "es", "ed", "ing", "e", "er", "ers", "ies", "y", "ion", "ions", "ure", "ures")
 MIN_STEM = 3
+# Suffixes before which a final consonant doubles ("stop" → "stopped").
+DOUBLING = ("ed", "ing", "er", "ers", "ings")
 CONTEXT_BEFORE = 2
 ELLIPSIS = "…"
 
 
-def stem(word: str) -> str:
-    """A light English stem: one common suffix off, never below MIN_STEM letters."""
+def _stem(word: str) -> tuple[str, str]:
+    """(stem, suffix taken off): one common suffix, never below MIN_STEM letters."""
     for suffix in SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= MIN_STEM:
-            return word[: -len(suffix)]
-    return word
+            return word[: -len(suffix)], suffix
+    return word, ""
+
+
+def stem(word: str) -> str:
+    """A light English stem: one common suffix off, never below MIN_STEM letters."""
+    return _stem(word)[0]
 
 
 def forms(word: str) -> set[str]:
     """The word and its light inflections (what it marks when it is not a prefix)."""
-    base = stem(word)
+    base, suffix = _stem(word)
     found = {word, *(base + ending for ending in ENDINGS)}
-    if len(base) >= 2 and base[-1] == base[-2]:
-        found.add(base[:-1])  # "stopped" → stopp → stop
-    else:
-        found |= {base + base[-1] + ending for ending in ("ed", "ing", "er")}  # stop → stopped
+    if suffix in DOUBLING and base[-1] == base[-2] and base[-1] not in "lsz":
+        found.add(base[:-1])  # "stopped" → stopp → stop ("filling" keeps fill)
+    elif not suffix or suffix in ("s", "e"):
+        found |= {base + base[-1] + ending for ending in DOUBLING}  # stop → stopped
     return found
 
 
