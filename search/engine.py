@@ -71,6 +71,8 @@ INDEX_ONLY_LIBRARY = 25_000
 COMMON_SHARE = 0.5
 COUNT_CAP = 1000
 FIELD_WEIGHTS = {"names": 3.0, "lead": 2.0, "body": 1.0}
+# The backends' places statements number the places.
+PLACE_LABELS = {3: "names", 2: "lead", 1: "body"}
 EXACT_NAME_BONUS = 20.0
 PARTIAL_NAME_CHARS = 6
 PARTIAL_NAME_SHARE = 0.6
@@ -678,13 +680,15 @@ class _Postgres:
     ) -> tuple[dict[int, dict[int, str]], dict[int, set[str]], list[_RankRow], list[Any] | None]:
         """Per candidate its rank row, names and places, and the candidates' uses (search.learning)
         from a second statement sent with the first: one round trip."""
+        # Per clause its best place as 3 (names), 2 (lead), 1 (body) or 0: CASE stops at the
+        # first place that matches, so the whole document is tested only when the head fails.
         columns, params = [], []
         for clause in clauses:
-            columns += [
-                f"d.head @@ to_tsquery('{TEXT_CONFIG}', %s)",
-                f"d.head @@ to_tsquery('{TEXT_CONFIG}', %s)",
-                f"d.document @@ to_tsquery('{TEXT_CONFIG}', %s)",
-            ]
+            columns.append(
+                f"CASE WHEN d.head @@ to_tsquery('{TEXT_CONFIG}', %s) THEN 3"
+                f" WHEN d.head @@ to_tsquery('{TEXT_CONFIG}', %s) THEN 2"
+                f" WHEN d.document @@ to_tsquery('{TEXT_CONFIG}', %s) THEN 1 ELSE 0 END"
+            )
             params += [clause.tsquery("A"), clause.tsquery(), clause.tsquery()]
         sql = f"""
             SELECT {RANK_COLUMNS}, d.names, {", ".join(columns)}
@@ -704,19 +708,12 @@ class _Postgres:
                 rows.append(_rank_row(row[:RANK_WIDTH]))
                 pk: int = row[0]
                 names: str | None = row[RANK_WIDTH]
-                flags = row[RANK_WIDTH + 1 :]
                 if names is None:
                     continue  # not indexed (yet): no places, no names
                 exact[pk] = set(names.split())
-                found = {}
-                for i in range(len(clauses)):
-                    in_names, in_head, anywhere = flags[3 * i : 3 * i + 3]
-                    place = (
-                        "names" if in_names else "lead" if in_head else "body" if anywhere else ""
-                    )
-                    if place:
-                        found[i] = place
-                places[pk] = found
+                places[pk] = {
+                    i: PLACE_LABELS[rank] for i, rank in enumerate(row[RANK_WIDTH + 1 :]) if rank
+                }
         return places, exact, rows, uses
 
     def document_frequencies(self, clauses: list[Clause], *, with_total: bool) -> list[int]:
@@ -843,8 +840,7 @@ class _Sqlite:
             fetched = cursor.fetchall()
         rows = [_rank_row(row[:RANK_WIDTH]) for row in fetched]
         exact = {row[0]: set(row[-1].split()) for row in fetched if row[-1] is not None}
-        label = {3: "names", 2: "lead", 1: "body"}
-        places = {pk: {i: label[r] for i, r in found.items()} for pk, found in best.items()}
+        places = {pk: {i: PLACE_LABELS[r] for i, r in found.items()} for pk, found in best.items()}
         return places, exact, rows, None
 
     def document_frequencies(self, clauses: list[Clause], *, with_total: bool) -> list[int]:
