@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import re
-from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -195,21 +194,32 @@ def _windows(hits: list[tuple[int, int, int]], text: str, words: int) -> list[tu
 
 
 def _best_anchor(hits: list[tuple[int, int, int]], size: int, seen: set[int]) -> int:
-    """The match starting the window (of `size` characters) that holds the most new clauses, then the most matches."""
-    starts = [a for a, _, _ in hits]  # in order
-    best: tuple[tuple[int, int, int], int] | None = None
-    for first in dict.fromkeys(starts):
-        inside = [
-            h
-            for h in hits[bisect_left(starts, first) : bisect_left(starts, first + size)]
-            if h[1] <= first + size
-        ]
-        new = {clause for _, _, clause in inside} - seen
-        key = (len(new), len(inside), -first)
-        if best is None or key > best[0]:
-            best = (key, first)
-    assert best is not None
-    return best[1]
+    """The match starting the window (of `size` characters) that holds the most new clauses, then the most matches.
+
+    One pass: `hits` are in order, so the matches starting inside a window are
+    a run of them, kept with a count per clause as the window slides.
+    """
+    best_key: tuple[int, int, int] | None = None
+    best = hits[0][0]
+    counts: dict[int, int] = {}
+    low = high = 0
+    for index, (first, _, _) in enumerate(hits):
+        if index and hits[index - 1][0] == first:
+            continue
+        while low < index:  # matches starting before this window
+            clause = hits[low][2]
+            counts[clause] -= 1
+            if not counts[clause]:
+                del counts[clause]
+            low += 1
+        while high < len(hits) and hits[high][0] < first + size:
+            clause = hits[high][2]
+            counts[clause] = counts.get(clause, 0) + 1
+            high += 1
+        key = (sum(1 for clause in counts if clause not in seen), high - low, -first)
+        if best_key is None or key > best_key:
+            best_key, best = key, first
+    return best
 
 
 def _clauses_in(hits: list[tuple[int, int, int]], a: int, b: int) -> set[int]:
