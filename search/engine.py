@@ -13,7 +13,9 @@ How a query runs (a bounded number of statements whatever the library size):
    when fewer than a page match every clause, runbooks matching any clause
    join them. Nothing is ranked that was not gathered, so a query matching
    most of the library costs about what a narrow one does. The capped count
-   and the runbooks whose alert name was typed come in the same statement.
+   and the runbooks whose alert name was typed come in the same statement,
+   on PostgreSQL with the candidates' places and incident uses as well (one
+   round trip for steps 2 and 3).
 3. Ranking, the same Python on both engines: per clause, the best place it
    occurs in the runbook (names 3, lead 2, body 1) times the clause's rarity
    (idf from capped document counts), summed; an exact alert name typed adds
@@ -234,26 +236,31 @@ def search(q: str, filters: Filters | None = None, *, limit: int = DEFAULT_LIMIT
 
     scope, scope_params = _scope_sql(filters, now)
     index_only = _index_only(backend, parsed.clauses, every=True)
-    ids, found, exact_ids = backend.candidates(parsed, scope, scope_params, index_only)
+    placed: _Placed | None = None
+    if isinstance(backend, _Postgres):
+        # The candidates' places and uses come in the candidates' round trip.
+        ids, found, exact_ids, placed = backend.candidates_placed(
+            parsed, scope, scope_params, index_only
+        )
+    else:
+        ids, found, exact_ids = backend.candidates(parsed, scope, scope_params, index_only)
     result.total, result.total_capped = min(found, COUNT_CAP), found > COUNT_CAP
     if result.total < DEFAULT_LIMIT and len(parsed.clauses) > 1:
         # Symptom sentences rarely share every word with a runbook: any clause will do.
-        ids = list(
-            dict.fromkeys(
-                ids
-                + backend.candidates_per_clause(
-                    parsed.clauses,
-                    scope,
-                    scope_params,
-                    _index_only(backend, parsed.clauses, every=False),
-                )
-            )
+        more = backend.candidates_per_clause(
+            parsed.clauses,
+            scope,
+            scope_params,
+            _index_only(backend, parsed.clauses, every=False),
         )
+        if set(more) - set(ids) - set(exact_ids):
+            placed = None  # places for the whole set, read again below
+        ids = list(dict.fromkeys(ids + more))
     ids = list(dict.fromkeys(exact_ids + ids))
     if not ids:
         return result
 
-    scored = _rank(backend, parsed, ids, now)
+    scored = _rank(backend, parsed, ids, now, placed)
     scored.sort(
         key=lambda s: (
             -round(s.score, SCORE_DECIMALS),
@@ -294,11 +301,20 @@ def search(q: str, filters: Filters | None = None, *, limit: int = DEFAULT_LIMIT
     return result
 
 
+# Per candidate its places, its exact names, its rank row; and the candidates' uses
+# (None: search.learning reads them).
+_Placed = tuple[dict[int, dict[int, str]], dict[int, set[str]], list["_RankRow"], list[Any] | None]
+
+
 def _rank(
-    backend: _Postgres | _Sqlite, parsed: ParsedQuery, ids: list[int], now: dt.datetime
+    backend: _Postgres | _Sqlite,
+    parsed: ParsedQuery,
+    ids: list[int],
+    now: dt.datetime,
+    placed: _Placed | None = None,
 ) -> list[_Scored]:
     clauses = parsed.clauses
-    places, exact, rows, uses = backend.places(clauses, ids)
+    places, exact, rows, uses = placed if placed is not None else backend.places(clauses, ids)
     idf = _idf(backend, clauses)
     boosts = (
         learning.boosts_from_uses(parsed.terms, uses, now)
@@ -623,6 +639,46 @@ def _placeholders(values: list[Any]) -> str:
     return ", ".join(["%s"] * len(values))
 
 
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _place_columns(clauses: list[Clause]) -> tuple[str, list[str]]:
+    """PostgreSQL: per clause its best place as 3 (names), 2 (lead), 1 (body) or 0. CASE stops
+    at the first place that matches, so the whole document is tested only when the head fails."""
+    columns, params = [], []
+    for clause in clauses:
+        columns.append(
+            f"CASE WHEN d.head @@ to_tsquery('{TEXT_CONFIG}', %s) THEN 3"
+            f" WHEN d.head @@ to_tsquery('{TEXT_CONFIG}', %s) THEN 2"
+            f" WHEN d.document @@ to_tsquery('{TEXT_CONFIG}', %s) THEN 1 ELSE 0 END"
+        )
+        params += [clause.tsquery("A"), clause.tsquery(), clause.tsquery()]
+    return ", ".join(columns), params
+
+
+def _placed_rows(
+    fetched: Iterable[tuple[Any, ...]], clauses: int
+) -> tuple[dict[int, dict[int, str]], dict[int, set[str]], list[_RankRow]]:
+    """Rows of (RANK_COLUMNS, names, one place per clause) as places, exact names and rank rows."""
+    places: dict[int, dict[int, str]] = {}
+    exact: dict[int, set[str]] = {}
+    rows: list[_RankRow] = []
+    for row in fetched:
+        rows.append(_rank_row(row[:RANK_WIDTH]))
+        pk: int = row[0]
+        names: str | None = row[RANK_WIDTH]
+        if names is None:
+            continue  # not indexed (yet): no places, no names
+        exact[pk] = set(names.split())
+        places[pk] = {
+            i: PLACE_LABELS[rank]
+            for i, rank in enumerate(row[RANK_WIDTH + 1 : RANK_WIDTH + 1 + clauses])
+            if rank
+        }
+    return places, exact, rows
+
+
 class _Postgres:
     def candidates(
         self, parsed: ParsedQuery, scope: str, params: list[Any], index_only: bool
@@ -675,46 +731,75 @@ class _Postgres:
         with connection.cursor() as cursor:
             return [row[0] for row in _run(cursor, " UNION ".join(parts), values, index_only)]
 
+    def candidates_placed(
+        self, parsed: ParsedQuery, scope: str, params: list[Any], index_only: bool
+    ) -> tuple[list[int], int, list[int], _Placed]:
+        """candidates() and places() for them in one statement: the candidates stay in
+        the server, each comes back with its rank row and places, and one more row
+        carries the (capped) count and the candidates' newest uses as JSON."""
+        exact_sql, exact_params = _exact_name_sql(parsed, scope, params)
+        scope = scope.format(id="d.runbook_id")
+        columns, column_params = _place_columns(parsed.clauses)
+        nulls = ", ".join(["NULL"] * (RANK_WIDTH + 1 + len(parsed.clauses)))
+        sql = f"""
+            WITH body AS MATERIALIZED (
+                SELECT d.runbook_id FROM search_runbooksearchdocument d
+                 WHERE d.document @@ to_tsquery('{TEXT_CONFIG}', %s) {scope} LIMIT {COUNT_CAP + 1}
+            ),
+            found AS MATERIALIZED (
+                (SELECT d.runbook_id AS id, 0 AS kind FROM search_runbooksearchdocument d
+                  WHERE d.head @@ to_tsquery('{TEXT_CONFIG}', %s) {scope} LIMIT {HEAD_CANDIDATES})
+                UNION ALL
+                (SELECT runbook_id, 0 FROM body LIMIT {BODY_CANDIDATES})
+                {exact_sql}
+            ),
+            candidate AS (SELECT id, max(kind) AS kind FROM found GROUP BY id)
+            SELECT false, c.kind, {RANK_COLUMNS}, d.names, {columns}, NULL::json
+              FROM candidate c
+              JOIN runbooks_runbook r ON r.id = c.id AND r.archived_at IS NULL
+              LEFT JOIN search_runbooksearchdocument d ON d.runbook_id = r.id
+            UNION ALL
+            SELECT true, (SELECT count(*) FROM body), {nulls},
+                   -- search.learning.uses_sql, as one JSON value
+                   (SELECT coalesce(json_agg(json_build_array(u.runbook_id, u.incident_id, u.terms, u.created_at)), '[]')
+                      FROM (SELECT runbook_id, incident_id, terms, created_at FROM search_searchuse
+                             WHERE runbook_id IN (SELECT id FROM candidate)
+                             ORDER BY created_at DESC LIMIT {learning.USES_READ}) u)
+        """
+        expression = parsed.tsquery()
+        values = [expression, *params, expression, *params, *exact_params, *column_params]
+        with connection.cursor() as cursor:
+            fetched = _run(cursor, sql, values, index_only)
+        found, uses = 0, []
+        rows, exact_ids = [], []
+        for summary, kind, *row in fetched:
+            if summary:
+                found, uses = kind, _json(row[-1])
+                continue
+            rows.append(row[:-1])
+            if kind == 2:
+                exact_ids.append(row[0])
+        ids = [row[0] for row in rows]
+        return ids, found, exact_ids, (*_placed_rows(rows, len(parsed.clauses)), uses)
+
     def places(
         self, clauses: list[Clause], ids: list[int]
     ) -> tuple[dict[int, dict[int, str]], dict[int, set[str]], list[_RankRow], list[Any] | None]:
         """Per candidate its rank row, names and places, and the candidates' uses (search.learning)
         from a second statement sent with the first: one round trip."""
-        # Per clause its best place as 3 (names), 2 (lead), 1 (body) or 0: CASE stops at the
-        # first place that matches, so the whole document is tested only when the head fails.
-        columns, params = [], []
-        for clause in clauses:
-            columns.append(
-                f"CASE WHEN d.head @@ to_tsquery('{TEXT_CONFIG}', %s) THEN 3"
-                f" WHEN d.head @@ to_tsquery('{TEXT_CONFIG}', %s) THEN 2"
-                f" WHEN d.document @@ to_tsquery('{TEXT_CONFIG}', %s) THEN 1 ELSE 0 END"
-            )
-            params += [clause.tsquery("A"), clause.tsquery(), clause.tsquery()]
+        columns, params = _place_columns(clauses)
         sql = f"""
-            SELECT {RANK_COLUMNS}, d.names, {", ".join(columns)}
+            SELECT {RANK_COLUMNS}, d.names, {columns}
               FROM runbooks_runbook r LEFT JOIN search_runbooksearchdocument d ON d.runbook_id = r.id
              WHERE r.id = ANY(%s) AND r.archived_at IS NULL
         """
-        places: dict[int, dict[int, str]] = {}
-        exact: dict[int, set[str]] = {}
-        rows: list[_RankRow] = []
         uses_sql, uses_params = learning.uses_sql(ids)
         with connection.cursor() as cursor:
             cursor.execute(f"{sql}; {uses_sql}", [*params, ids, *uses_params])
             fetched = cursor.fetchall()
             cursor.nextset()
             uses = cursor.fetchall()
-            for row in fetched:
-                rows.append(_rank_row(row[:RANK_WIDTH]))
-                pk: int = row[0]
-                names: str | None = row[RANK_WIDTH]
-                if names is None:
-                    continue  # not indexed (yet): no places, no names
-                exact[pk] = set(names.split())
-                places[pk] = {
-                    i: PLACE_LABELS[rank] for i, rank in enumerate(row[RANK_WIDTH + 1 :]) if rank
-                }
-        return places, exact, rows, uses
+        return (*_placed_rows(fetched, len(clauses)), uses)
 
     def document_frequencies(self, clauses: list[Clause], *, with_total: bool) -> list[int]:
         parts = [
