@@ -13,7 +13,9 @@ How a query runs (a bounded number of statements whatever the library size):
    when fewer than a page match every clause, runbooks matching any clause
    join them. Nothing is ranked that was not gathered, so a query matching
    most of the library costs about what a narrow one does. The capped count
-   and the runbooks whose alert name was typed come in the same statement.
+   and the runbooks whose alert name was typed come in the same statement,
+   on PostgreSQL with the candidates' places and incident uses as well (one
+   round trip for steps 2 and 3).
 3. Ranking, the same Python on both engines: per clause, the best place it
    occurs in the runbook (names 3, lead 2, body 1) times the clause's rarity
    (idf from capped document counts), summed; an exact alert name typed adds
@@ -22,7 +24,9 @@ How a query runs (a bounded number of statements whatever the library size):
 4. Semantic re-ranking (search.semantic, on unless SEARCH_SEMANTIC_RERANK is
    False): the first candidates reordered by a blend of that score and the
    cosine between the query's embedding and each runbook's stored one.
-5. Snippets (ts_headline / snippet()) and full rows only for the hits shown.
+5. Full rows, and snippets cut in Python from their text (search.snippets,
+   the same on both engines), only for the hits that can be shown; the rows
+   statement also reads the re-ranked head's vectors.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from runbooks.models import ReviewState, Runbook, Team
 
-from . import freshness, learning, semantic
+from . import freshness, learning, semantic, snippets
 from .index import TEXT_CONFIG
 from .queries import Clause, ParsedQuery, parse
 from .vocabulary import STOPWORDS, known_words
@@ -69,6 +73,8 @@ INDEX_ONLY_LIBRARY = 25_000
 COMMON_SHARE = 0.5
 COUNT_CAP = 1000
 FIELD_WEIGHTS = {"names": 3.0, "lead": 2.0, "body": 1.0}
+# The backends' places statements number the places.
+PLACE_LABELS = {3: "names", 2: "lead", 1: "body"}
 EXACT_NAME_BONUS = 20.0
 PARTIAL_NAME_CHARS = 6
 PARTIAL_NAME_SHARE = 0.6
@@ -79,6 +85,8 @@ STATS_TTL = 60
 # everything only the engine's own highlight markers turn into <mark>.
 MARK_START, MARK_STOP = "\ue000", "\ue001"
 SNIPPET_WORDS = 24
+# Snippets are cut from this much of a runbook's text at most (search.snippets).
+SNIPPET_TEXT_CHARS = 20_000
 # "Did you mean": nearest vocabulary words, then the fewest edits.
 SPELLING_CANDIDATES = 10
 TRIGRAM_THRESHOLD = 0.3  # pg_trgm's default similarity_threshold
@@ -228,26 +236,31 @@ def search(q: str, filters: Filters | None = None, *, limit: int = DEFAULT_LIMIT
 
     scope, scope_params = _scope_sql(filters, now)
     index_only = _index_only(backend, parsed.clauses, every=True)
-    ids, found, exact_ids = backend.candidates(parsed, scope, scope_params, index_only)
+    placed: _Placed | None = None
+    if isinstance(backend, _Postgres):
+        # The candidates' places and uses come in the candidates' round trip.
+        ids, found, exact_ids, placed = backend.candidates_placed(
+            parsed, scope, scope_params, index_only
+        )
+    else:
+        ids, found, exact_ids = backend.candidates(parsed, scope, scope_params, index_only)
     result.total, result.total_capped = min(found, COUNT_CAP), found > COUNT_CAP
     if result.total < DEFAULT_LIMIT and len(parsed.clauses) > 1:
         # Symptom sentences rarely share every word with a runbook: any clause will do.
-        ids = list(
-            dict.fromkeys(
-                ids
-                + backend.candidates_per_clause(
-                    parsed.clauses,
-                    scope,
-                    scope_params,
-                    _index_only(backend, parsed.clauses, every=False),
-                )
-            )
+        more = backend.candidates_per_clause(
+            parsed.clauses,
+            scope,
+            scope_params,
+            _index_only(backend, parsed.clauses, every=False),
         )
+        if set(more) - set(ids) - set(exact_ids):
+            placed = None  # places for the whole set, read again below
+        ids = list(dict.fromkeys(ids + more))
     ids = list(dict.fromkeys(exact_ids + ids))
     if not ids:
         return result
 
-    scored = _rank(backend, parsed, ids, now)
+    scored = _rank(backend, parsed, ids, now, placed)
     scored.sort(
         key=lambda s: (
             -round(s.score, SCORE_DECIMALS),
@@ -256,37 +269,58 @@ def search(q: str, filters: Filters | None = None, *, limit: int = DEFAULT_LIMIT
             s.id,
         )
     )
-    if semantic.enabled():
-        scored = _semantic_order(q if not result.corrected else result.suggestion, scored)
-    shown = scored[:limit]
+    rerank = semantic.enabled()
+    # One statement reads the rows, the text to cut snippets from and (re-ranking on) the
+    # vectors of every runbook that can be shown: the re-ranked head and the page.
+    head = scored[: max(limit, semantic.RERANK_DEPTH) if rerank else limit]
+    rows, vectors = _rows([s.id for s in head], with_vectors=rerank)
+    if rerank:
+        scored = _semantic_order(q if not result.corrected else result.suggestion, scored, vectors)
+    shown = [s for s in scored[:limit] if s.id in rows]
     result.matched_all = sum(1 for s in scored if s.full_match)
     result.relaxed = any(not s.full_match for s in shown)
     result.total = max(result.total, result.matched_all)
-    runbooks = _rows([s.id for s in shown])
-    snippets = backend.snippets(parsed, [s.id for s in shown])
-    result.hits = [
-        Hit(
-            runbooks[s.id],
-            s.score,
-            highlight(snippets.get(s.id, "")),
-            s.state,
-            s.full_match,
-            s.used_in,
-            _alert_names(runbooks[s.id]),
+    matcher = snippets.Matcher.for_clauses(parsed.clauses)
+    related: dict[tuple[str, int], Any] = {}
+    for s in shown:
+        runbook, text = _runbook(rows[s.id], related)
+        snippet = snippets.snippet(
+            text, matcher, words=SNIPPET_WORDS, start=MARK_START, stop=MARK_STOP
         )
-        for s in shown
-        if s.id in runbooks
-    ]
+        result.hits.append(
+            Hit(
+                runbook,
+                s.score,
+                highlight(snippet),
+                s.state,
+                s.full_match,
+                s.used_in,
+                _alert_names(runbook),
+            )
+        )
     return result
 
 
+# Per candidate its places, its exact names, its rank row; and the candidates' uses
+# (None: search.learning reads them).
+_Placed = tuple[dict[int, dict[int, str]], dict[int, set[str]], list["_RankRow"], list[Any] | None]
+
+
 def _rank(
-    backend: _Postgres | _Sqlite, parsed: ParsedQuery, ids: list[int], now: dt.datetime
+    backend: _Postgres | _Sqlite,
+    parsed: ParsedQuery,
+    ids: list[int],
+    now: dt.datetime,
+    placed: _Placed | None = None,
 ) -> list[_Scored]:
     clauses = parsed.clauses
-    places, exact, rows = backend.places(clauses, ids)
+    places, exact, rows, uses = placed if placed is not None else backend.places(clauses, ids)
     idf = _idf(backend, clauses)
-    boosts = learning.boosts(parsed.terms, ids, now)
+    boosts = (
+        learning.boosts_from_uses(parsed.terms, uses, now)
+        if uses is not None
+        else learning.boosts(parsed.terms, ids, now)
+    )
     scored = []
     for runbook in rows:
         found = places.get(runbook.pk, {})
@@ -308,18 +342,11 @@ def _rank(
     return scored
 
 
-def _semantic_order(query: str, scored: list[_Scored]) -> list[_Scored]:
+def _semantic_order(query: str, scored: list[_Scored], vectors: dict[int, bytes]) -> list[_Scored]:
     """The first RERANK_DEPTH candidates in search.semantic's blended order, the rest as they were."""
     head = scored[: semantic.RERANK_DEPTH]
     if len(head) < 2:
         return scored
-    ids = [s.id for s in head]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT runbook_id, embedding FROM search_runbooksearchdocument WHERE runbook_id IN ({_placeholders(ids)})",
-            ids,
-        )
-        vectors = {pk: bytes(vector) for pk, vector in cursor.fetchall() if vector is not None}
     by_id = {s.id: s for s in head}
     order = semantic.rerank(query, [(s.id, s.score) for s in head], vectors)
     return [by_id[pk] for pk in order] + scored[semantic.RERANK_DEPTH :]
@@ -505,9 +532,12 @@ HIT_FIELDS = (
 )
 
 
-def _rows(ids: list[int]) -> dict[int, Runbook]:
+def _rows(
+    ids: list[int], *, with_vectors: bool = False
+) -> tuple[dict[int, tuple[Any, ...]], dict[int, bytes]]:
+    """The rows of the active runbooks among `ids` (for _runbook) and, if asked, their vectors."""
     if not ids:
-        return {}
+        return {}, {}
     if connection.vendor == "postgresql":
         where = "r.id = ANY(%s)"
         params: list[Any] = [ids]
@@ -515,45 +545,59 @@ def _rows(ids: list[int]) -> dict[int, Runbook]:
         where = f"r.id IN ({_placeholders(ids)})"
         params = list(ids)
     columns = ", ".join(f"r.{name}" for name in HIT_FIELDS)
+    vector = "d.embedding" if with_vectors else "NULL"
     sql = f"""
-        SELECT {columns}, {_alert_names_sql("r.id")}, u.username, t.name, t.slug
+        SELECT {columns}, {_alert_names_sql("r.id")}, u.username, t.name, t.slug,
+               r.summary, substr(coalesce(rev.body, ''), 1, {SNIPPET_TEXT_CHARS}), {vector}
           FROM runbooks_runbook r
           LEFT JOIN auth_user u ON u.id = r.owner_id
           LEFT JOIN runbooks_team t ON t.id = r.team_id
+          LEFT JOIN runbooks_revision rev ON rev.id = r.current_revision_id
+          {"LEFT JOIN search_runbooksearchdocument d ON d.runbook_id = r.id" if with_vectors else ""}
          WHERE {where} AND r.archived_at IS NULL
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
+    rows = {row[0]: row for row in fetched}
+    vectors = {row[0]: bytes(row[-1]) for row in fetched if row[-1] is not None}
+    return rows, vectors
+
+
+# from_db takes the loaded fields in the model's order.
+HIT_ORDER = [f.attname for f in Runbook._meta.concrete_fields if f.attname in HIT_FIELDS]
+HIT_POSITIONS = [HIT_FIELDS.index(name) for name in HIT_ORDER]
+HIT_DATES = [name.endswith(("_at", "_due")) for name in HIT_ORDER]
+
+
+def _runbook(row: tuple[Any, ...], related: dict[tuple[str, int], Any]) -> tuple[Runbook, str]:
+    """A row of _rows as a Runbook (owner and team assigned, one instance of each per
+    search through `related`) and the text its snippet is cut from."""
+    values = [
+        _to_datetime(row[i]) if date else row[i]
+        for i, date in zip(HIT_POSITIONS, HIT_DATES, strict=True)
+    ]
+    runbook = Runbook.from_db(connection.alias, HIT_ORDER, values)
     width = len(HIT_FIELDS)
-    # from_db takes the loaded fields in the model's order.
-    order = [f.attname for f in Runbook._meta.concrete_fields if f.attname in HIT_FIELDS]
-    position = [HIT_FIELDS.index(name) for name in order]
-    user_model = get_user_model()
-    runbooks = {}
-    for row in fetched:
-        values = [
-            _to_datetime(row[i]) if name.endswith(("_at", "_due")) else row[i]
-            for name, i in zip(order, position, strict=True)
-        ]
-        runbook = Runbook.from_db(connection.alias, order, values)
-        runbook.alert_list = row[width]  # type: ignore[attr-defined]
-        username, team_name, team_slug = row[width + 1 :]
-        # Assigned, so reading them costs no query; None is cached the same way.
-        runbook.owner = (
-            user_model.from_db(connection.alias, ["id", "username"], [runbook.owner_id, username])
-            if runbook.owner_id is not None
-            else None
-        )
-        runbook.team = (
-            Team.from_db(
+    runbook.alert_list = row[width]  # type: ignore[attr-defined]
+    username, team_name, team_slug, summary, body = row[width + 1 : width + 6]
+    # Assigned, so reading them costs no query; None is cached the same way.
+    owner = team = None
+    if runbook.owner_id is not None:
+        owner = related.get(("owner", runbook.owner_id))
+        if owner is None:
+            owner = related[("owner", runbook.owner_id)] = get_user_model().from_db(
+                connection.alias, ["id", "username"], [runbook.owner_id, username]
+            )
+    if runbook.team_id is not None:
+        team = related.get(("team", runbook.team_id))
+        if team is None:
+            team = related[("team", runbook.team_id)] = Team.from_db(
                 connection.alias, ["id", "name", "slug"], [runbook.team_id, team_name, team_slug]
             )
-            if runbook.team_id is not None
-            else None
-        )
-        runbooks[runbook.pk] = runbook
-    return runbooks
+    runbook.owner = owner
+    runbook.team = team
+    return runbook, f"{summary}\n\n{body}"
 
 
 def _browse(result: SearchResult, filters: Filters, now: dt.datetime, limit: int) -> None:
@@ -593,6 +637,46 @@ def _scope_sql(filters: Filters, now: dt.datetime) -> tuple[str, list[Any]]:
 
 def _placeholders(values: list[Any]) -> str:
     return ", ".join(["%s"] * len(values))
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _place_columns(clauses: list[Clause]) -> tuple[str, list[str]]:
+    """PostgreSQL: per clause its best place as 3 (names), 2 (lead), 1 (body) or 0. CASE stops
+    at the first place that matches, so the whole document is tested only when the head fails."""
+    columns, params = [], []
+    for clause in clauses:
+        columns.append(
+            f"CASE WHEN d.head @@ to_tsquery('{TEXT_CONFIG}', %s) THEN 3"
+            f" WHEN d.head @@ to_tsquery('{TEXT_CONFIG}', %s) THEN 2"
+            f" WHEN d.document @@ to_tsquery('{TEXT_CONFIG}', %s) THEN 1 ELSE 0 END"
+        )
+        params += [clause.tsquery("A"), clause.tsquery(), clause.tsquery()]
+    return ", ".join(columns), params
+
+
+def _placed_rows(
+    fetched: Iterable[tuple[Any, ...]], clauses: int
+) -> tuple[dict[int, dict[int, str]], dict[int, set[str]], list[_RankRow]]:
+    """Rows of (RANK_COLUMNS, names, one place per clause) as places, exact names and rank rows."""
+    places: dict[int, dict[int, str]] = {}
+    exact: dict[int, set[str]] = {}
+    rows: list[_RankRow] = []
+    for row in fetched:
+        rows.append(_rank_row(row[:RANK_WIDTH]))
+        pk: int = row[0]
+        names: str | None = row[RANK_WIDTH]
+        if names is None:
+            continue  # not indexed (yet): no places, no names
+        exact[pk] = set(names.split())
+        places[pk] = {
+            i: PLACE_LABELS[rank]
+            for i, rank in enumerate(row[RANK_WIDTH + 1 : RANK_WIDTH + 1 + clauses])
+            if rank
+        }
+    return places, exact, rows
 
 
 class _Postgres:
@@ -647,45 +731,75 @@ class _Postgres:
         with connection.cursor() as cursor:
             return [row[0] for row in _run(cursor, " UNION ".join(parts), values, index_only)]
 
+    def candidates_placed(
+        self, parsed: ParsedQuery, scope: str, params: list[Any], index_only: bool
+    ) -> tuple[list[int], int, list[int], _Placed]:
+        """candidates() and places() for them in one statement: the candidates stay in
+        the server, each comes back with its rank row and places, and one more row
+        carries the (capped) count and the candidates' newest uses as JSON."""
+        exact_sql, exact_params = _exact_name_sql(parsed, scope, params)
+        scope = scope.format(id="d.runbook_id")
+        columns, column_params = _place_columns(parsed.clauses)
+        nulls = ", ".join(["NULL"] * (RANK_WIDTH + 1 + len(parsed.clauses)))
+        sql = f"""
+            WITH body AS MATERIALIZED (
+                SELECT d.runbook_id FROM search_runbooksearchdocument d
+                 WHERE d.document @@ to_tsquery('{TEXT_CONFIG}', %s) {scope} LIMIT {COUNT_CAP + 1}
+            ),
+            found AS MATERIALIZED (
+                (SELECT d.runbook_id AS id, 0 AS kind FROM search_runbooksearchdocument d
+                  WHERE d.head @@ to_tsquery('{TEXT_CONFIG}', %s) {scope} LIMIT {HEAD_CANDIDATES})
+                UNION ALL
+                (SELECT runbook_id, 0 FROM body LIMIT {BODY_CANDIDATES})
+                {exact_sql}
+            ),
+            candidate AS (SELECT id, max(kind) AS kind FROM found GROUP BY id)
+            SELECT false, c.kind, {RANK_COLUMNS}, d.names, {columns}, NULL::json
+              FROM candidate c
+              JOIN runbooks_runbook r ON r.id = c.id AND r.archived_at IS NULL
+              LEFT JOIN search_runbooksearchdocument d ON d.runbook_id = r.id
+            UNION ALL
+            SELECT true, (SELECT count(*) FROM body), {nulls},
+                   -- search.learning.uses_sql, as one JSON value
+                   (SELECT coalesce(json_agg(json_build_array(u.runbook_id, u.incident_id, u.terms, u.created_at)), '[]')
+                      FROM (SELECT runbook_id, incident_id, terms, created_at FROM search_searchuse
+                             WHERE runbook_id IN (SELECT id FROM candidate)
+                             ORDER BY created_at DESC LIMIT {learning.USES_READ}) u)
+        """
+        expression = parsed.tsquery()
+        values = [expression, *params, expression, *params, *exact_params, *column_params]
+        with connection.cursor() as cursor:
+            fetched = _run(cursor, sql, values, index_only)
+        found, uses = 0, []
+        rows, exact_ids = [], []
+        for summary, kind, *row in fetched:
+            if summary:
+                found, uses = kind, _json(row[-1])
+                continue
+            rows.append(row[:-1])
+            if kind == 2:
+                exact_ids.append(row[0])
+        ids = [row[0] for row in rows]
+        return ids, found, exact_ids, (*_placed_rows(rows, len(parsed.clauses)), uses)
+
     def places(
         self, clauses: list[Clause], ids: list[int]
-    ) -> tuple[dict[int, dict[int, str]], dict[int, set[str]], list[_RankRow]]:
-        columns, params = [], []
-        for clause in clauses:
-            columns += [
-                f"d.head @@ to_tsquery('{TEXT_CONFIG}', %s)",
-                f"d.head @@ to_tsquery('{TEXT_CONFIG}', %s)",
-                f"d.document @@ to_tsquery('{TEXT_CONFIG}', %s)",
-            ]
-            params += [clause.tsquery("A"), clause.tsquery(), clause.tsquery()]
+    ) -> tuple[dict[int, dict[int, str]], dict[int, set[str]], list[_RankRow], list[Any] | None]:
+        """Per candidate its rank row, names and places, and the candidates' uses (search.learning)
+        from a second statement sent with the first: one round trip."""
+        columns, params = _place_columns(clauses)
         sql = f"""
-            SELECT {RANK_COLUMNS}, d.names, {", ".join(columns)}
+            SELECT {RANK_COLUMNS}, d.names, {columns}
               FROM runbooks_runbook r LEFT JOIN search_runbooksearchdocument d ON d.runbook_id = r.id
              WHERE r.id = ANY(%s) AND r.archived_at IS NULL
         """
-        places: dict[int, dict[int, str]] = {}
-        exact: dict[int, set[str]] = {}
-        rows: list[_RankRow] = []
+        uses_sql, uses_params = learning.uses_sql(ids)
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, ids])
-            for row in cursor.fetchall():
-                rows.append(_rank_row(row[:RANK_WIDTH]))
-                pk: int = row[0]
-                names: str | None = row[RANK_WIDTH]
-                flags = row[RANK_WIDTH + 1 :]
-                if names is None:
-                    continue  # not indexed (yet): no places, no names
-                exact[pk] = set(names.split())
-                found = {}
-                for i in range(len(clauses)):
-                    in_names, in_head, anywhere = flags[3 * i : 3 * i + 3]
-                    place = (
-                        "names" if in_names else "lead" if in_head else "body" if anywhere else ""
-                    )
-                    if place:
-                        found[i] = place
-                places[pk] = found
-        return places, exact, rows
+            cursor.execute(f"{sql}; {uses_sql}", [*params, ids, *uses_params])
+            fetched = cursor.fetchall()
+            cursor.nextset()
+            uses = cursor.fetchall()
+        return (*_placed_rows(fetched, len(clauses)), uses)
 
     def document_frequencies(self, clauses: list[Clause], *, with_total: bool) -> list[int]:
         parts = [
@@ -698,21 +812,6 @@ class _Postgres:
         with connection.cursor() as cursor:
             cursor.execute("SELECT " + ", ".join(parts), [c.tsquery() for c in clauses])
             return list(cursor.fetchone())
-
-    def snippets(self, parsed: ParsedQuery, ids: list[int]) -> dict[int, str]:
-        if not ids:
-            return {}
-        options = (
-            f"StartSel={MARK_START}, StopSel={MARK_STOP}, MaxWords={SNIPPET_WORDS}, MinWords=10, "
-            'MaxFragments=2, FragmentDelimiter=" … "'
-        )
-        sql = f"""
-            SELECT d.runbook_id, ts_headline('{TEXT_CONFIG}', d.snippet_text, to_tsquery('{TEXT_CONFIG}', %s), %s)
-              FROM search_runbooksearchdocument d WHERE d.runbook_id = ANY(%s)
-        """
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [parsed.relaxed().tsquery(), options, ids])
-            return dict(cursor.fetchall())
 
     def unknown(self, terms: list[str]) -> list[str]:
         sql = """
@@ -793,27 +892,30 @@ class _Sqlite:
 
     def places(
         self, clauses: list[Clause], ids: list[int]
-    ) -> tuple[dict[int, dict[int, str]], dict[int, set[str]], list[_RankRow]]:
+    ) -> tuple[dict[int, dict[int, str]], dict[int, set[str]], list[_RankRow], list[Any] | None]:
+        """As _Postgres.places; the uses are left to search.learning (no round trip to save)."""
         # Each clause's matches in full, kept to the candidates by "+rowid IN": the
         # "+" keeps that test away from FTS5, which would run the MATCH once per
         # listed id (twenty times slower); filtered in SQL, a clause matching
-        # most of the library sends back only the candidates' rows.
+        # most of the library sends back only the candidates' rows. One MATCH per
+        # clause: bm25() weighted to one column is below zero exactly when the
+        # clause occurs in that column (its idf and term factors are positive),
+        # so names and lead need no MATCH of their own.
         id_list = _placeholders(ids)
+        candidates = json.dumps(ids)
         parts: list[str] = []
         params: list[Any] = []
         for i, clause in enumerate(clauses):
-            for rank, columns in ((3, "names"), (2, "lead"), (1, "")):
-                parts.append(
-                    f"SELECT {i}, {rank}, rowid FROM search_fts WHERE search_fts MATCH %s"
-                    " AND +rowid IN (SELECT value FROM json_each(%s))"
-                )
-                params += [clause.fts5(columns), json.dumps(ids)]
+            parts.append(
+                f"SELECT {i}, bm25(search_fts, 1, 0, 0, 0) < 0, bm25(search_fts, 0, 1, 0, 0) < 0, rowid"
+                " FROM search_fts WHERE search_fts MATCH %s AND +rowid IN (SELECT value FROM json_each(%s))"
+            )
+            params += [clause.fts5(), candidates]
         best: dict[int, dict[int, int]] = {}
         with connection.cursor() as cursor:
             cursor.execute(" UNION ALL ".join(parts), params)
-            for i, rank, pk in cursor.fetchall():
-                found = best.setdefault(pk, {})
-                found[i] = max(found.get(i, 0), rank)
+            for i, in_names, in_lead, pk in cursor.fetchall():
+                best.setdefault(pk, {})[i] = 3 if in_names else 2 if in_lead else 1
             cursor.execute(
                 f"SELECT {RANK_COLUMNS}, d.names FROM runbooks_runbook r"
                 " LEFT JOIN search_runbooksearchdocument d ON d.runbook_id = r.id"
@@ -823,9 +925,8 @@ class _Sqlite:
             fetched = cursor.fetchall()
         rows = [_rank_row(row[:RANK_WIDTH]) for row in fetched]
         exact = {row[0]: set(row[-1].split()) for row in fetched if row[-1] is not None}
-        label = {3: "names", 2: "lead", 1: "body"}
-        places = {pk: {i: label[r] for i, r in found.items()} for pk, found in best.items()}
-        return places, exact, rows
+        places = {pk: {i: PLACE_LABELS[r] for i, r in found.items()} for pk, found in best.items()}
+        return places, exact, rows, None
 
     def document_frequencies(self, clauses: list[Clause], *, with_total: bool) -> list[int]:
         parts = [
@@ -837,24 +938,6 @@ class _Sqlite:
         with connection.cursor() as cursor:
             cursor.execute("SELECT " + ", ".join(parts), [c.fts5() for c in clauses])
             return list(cursor.fetchone())
-
-    def snippets(self, parsed: ParsedQuery, ids: list[int]) -> dict[int, str]:
-        if not ids:
-            return {}
-        # snippet() only runs inside a MATCH query, and only for the rows it
-        # returns: the MATCH runs once over the index and "+rowid IN" keeps the
-        # page of hits ("+" hides that test from FTS5, which would otherwise
-        # seek each id with its own MATCH, several times slower). Column -1: the best one.
-        marks = f"'{MARK_START}', '{MARK_STOP}', ' … ', {SNIPPET_WORDS}"
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                SELECT rowid, snippet(search_fts, -1, {marks}) FROM search_fts
-                 WHERE search_fts MATCH %s AND +rowid IN (SELECT value FROM json_each(%s))
-                """,
-                [parsed.relaxed().fts5(), json.dumps(ids)],
-            )
-            return dict(cursor.fetchall())
 
     def unknown(self, terms: list[str]) -> list[str]:
         known = " UNION ALL ".join(["SELECT %s AS term"] * len(terms))

@@ -73,18 +73,34 @@ def boosts(
     """Per runbook with similar past uses: its relevance factor and how many incidents used it."""
     if not runbook_ids or not terms:
         return {}
+    sql, params = uses_sql(runbook_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return boosts_from_uses(terms, rows, now)
+
+
+def uses_sql(runbook_ids: list[int]) -> tuple[str, list[Any]]:
+    """The statement reading the candidates' newest uses (a caller may send it with another one)."""
+    # Raw SQL: the ORM's IN list over a few hundred ids costs more than the query.
+    return (
+        "SELECT runbook_id, incident_id, terms, created_at FROM search_searchuse"
+        f" WHERE runbook_id IN ({', '.join(['%s'] * len(runbook_ids))})"
+        f" ORDER BY created_at DESC LIMIT {USES_READ}",
+        list(runbook_ids),
+    )
+
+
+def boosts_from_uses(
+    terms: list[str], rows: list[tuple[Any, ...]], now: dt.datetime | None = None
+) -> dict[int, Boost]:
+    """boosts() from the rows of uses_sql()."""
+    if not terms:
+        return {}
     now = now or timezone.now()
     wanted = {_stem(t) for t in terms}
     weight: dict[int, float] = {}
     incidents: dict[int, set[int]] = {}
-    # Raw SQL: the ORM's IN list over a few hundred ids costs more than the query.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT runbook_id, incident_id, terms, created_at FROM search_searchuse"
-            f" WHERE runbook_id IN ({', '.join(['%s'] * len(runbook_ids))}) ORDER BY created_at DESC LIMIT {USES_READ}",
-            runbook_ids,
-        )
-        rows = cursor.fetchall()
     for runbook_id, incident_id, used_terms, created_at in rows:
         if not isinstance(created_at, dt.datetime):
             created_at = dt.datetime.fromisoformat(str(created_at))

@@ -79,7 +79,8 @@ def test_search_query_count_does_not_grow_with_the_library(
     for n in range(3):
         make_runbook(title=f"Disk full {n}", alert_names=[f"DiskFull{n}"], tags=["disk"])
     viewer_client.get(SEARCH, {"q": "disk"})
-    # Session, user, groups; candidates, places (two on SQLite), uses, vectors, rows, snippets;
+    # Session, user, groups; candidates, places with the uses (three statements on SQLite),
+    # rows with vectors and text;
     # the filter form's 3.
     with django_assert_max_num_queries(13) as small:
         viewer_client.get(SEARCH, {"q": "disk"})
