@@ -112,7 +112,7 @@ def _source_sql(count: int) -> str:
 
 
 PG_UPSERT = f"""
-    INSERT INTO search_runbooksearchdocument (runbook_id, document, head, snippet_text, names, embedding)
+    INSERT INTO search_runbooksearchdocument (runbook_id, document, head, names, embedding)
     SELECT src.id,
            setweight(to_tsvector('{TEXT_CONFIG}', src.names), 'A')
            || setweight(to_tsvector('{TEXT_CONFIG}', src.lead), 'B')
@@ -120,14 +120,12 @@ PG_UPSERT = f"""
            || setweight(to_tsvector('{TEXT_CONFIG}', src.meta), 'D'),
            setweight(to_tsvector('{TEXT_CONFIG}', src.names), 'A')
            || setweight(to_tsvector('{TEXT_CONFIG}', src.lead), 'B'),
-           src.snippet, src.exact, src.embedding
-      FROM unnest(%s::int[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
-                  %s::bytea[])
-           AS src(id, names, lead, body, meta, snippet, exact, embedding)
+           src.exact, src.embedding
+      FROM unnest(%s::int[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bytea[])
+           AS src(id, names, lead, body, meta, exact, embedding)
     ON CONFLICT (runbook_id) DO UPDATE
        SET document = EXCLUDED.document, head = EXCLUDED.head,
-           snippet_text = EXCLUDED.snippet_text, names = EXCLUDED.names,
-           embedding = EXCLUDED.embedding
+           names = EXCLUDED.names, embedding = EXCLUDED.embedding
 """
 
 
@@ -167,7 +165,6 @@ def _reindex_batch(ids: list[int]) -> None:
                     lead,
                     body_text,
                     meta_text,
-                    f"{summary}\n\n{body}",
                     exact_names(title, alerts),
                 )
             )
@@ -202,9 +199,9 @@ def _reindex_batch(ids: list[int]) -> None:
             )
             # The plain table carries the exact names on SQLite too (no tsvectors there).
             cursor.executemany(
-                "INSERT INTO search_runbooksearchdocument (runbook_id, document, snippet_text, names, embedding)"
-                " VALUES (%s, '', '', %s, %s)",
-                [(row[0], row[6], row[7]) for row in rows],
+                "INSERT INTO search_runbooksearchdocument (runbook_id, document, names, embedding)"
+                " VALUES (%s, '', %s, %s)",
+                [(row[0], row[5], row[6]) for row in rows],
             )
             cursor.executemany(
                 "INSERT OR IGNORE INTO search_searchword (word) VALUES (%s)",

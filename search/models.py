@@ -39,8 +39,6 @@ class RunbookSearchDocument(models.Model):
     # Title, alert names and lead only: where a word counts most, GIN-indexed
     # too, so broad queries gather their candidates from it first.
     head = SearchVectorField(null=True)
-    # Summary and body as plain text, what ts_headline cuts snippets from.
-    snippet_text = models.TextField()
     # Title and alert names, lower-cased, for the title-match bonus.
     names = models.TextField()
     # Unit vector of the names and lead (float32 bytes, search.semantic) for
