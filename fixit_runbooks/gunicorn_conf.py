@@ -20,3 +20,6 @@ max_requests = 5000
 max_requests_jitter = 500
 # An empty WEB_ACCESS_LOG turns the access log off.
 accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
+# gunicorn's control socket lives at one path per user home: several servers on one host
+# (nodes, benches) would take it from each other, and nothing here uses it.
+control_socket_disable = True
