@@ -66,7 +66,7 @@ incident = Incident.open_incident(by=oncall, title="Load test incident", severit
 incident.attach_runbook(with_steps, by=oncall)
 print(json.dumps({
     "slugs": slugs, "incident": incident.number, "checklist": with_steps.slug,
-    "steps": len(parse_steps(with_steps.current_revision.body)), "edited": slugs[0],
+    "steps": [step.key for step in parse_steps(with_steps.current_revision.body)], "edited": slugs[0],
     "viewer": session("vera.viewer"), "oncall": session("omar.oncall"), "editor": session("eddie.editor"),
 }))
 """
@@ -184,7 +184,8 @@ def oncall(
     token = _csrf(session, base, checklist)
     while time.monotonic() < deadline:
         data = {
-            "step": rng.randint(1, info["steps"]),
+            # Forms send a step's key (its identity in the pinned revision), never its position.
+            "step": rng.choice(info["steps"]),
             "state": rng.choice(["done", "skipped"]),
             "csrfmiddlewaretoken": token,
         }
