@@ -760,11 +760,8 @@ class _Postgres:
               LEFT JOIN search_runbooksearchdocument d ON d.runbook_id = r.id
             UNION ALL
             SELECT true, (SELECT count(*) FROM body), {nulls},
-                   -- search.learning.uses_sql, as one JSON value
                    (SELECT coalesce(json_agg(json_build_array(u.runbook_id, u.incident_id, u.terms, u.created_at)), '[]')
-                      FROM (SELECT runbook_id, incident_id, terms, created_at FROM search_searchuse
-                             WHERE runbook_id IN (SELECT id FROM candidate)
-                             ORDER BY created_at DESC LIMIT {learning.USES_READ}) u)
+                      FROM ({learning.uses_sql("SELECT id FROM candidate")}) u)
         """
         expression = parsed.tsquery()
         values = [expression, *params, expression, *params, *exact_params, *column_params]
@@ -793,9 +790,8 @@ class _Postgres:
               FROM runbooks_runbook r LEFT JOIN search_runbooksearchdocument d ON d.runbook_id = r.id
              WHERE r.id = ANY(%s) AND r.archived_at IS NULL
         """
-        uses_sql, uses_params = learning.uses_sql(ids)
         with connection.cursor() as cursor:
-            cursor.execute(f"{sql}; {uses_sql}", [*params, ids, *uses_params])
+            cursor.execute(f"{sql}; {learning.uses_sql(_placeholders(ids))}", [*params, ids, *ids])
             fetched = cursor.fetchall()
             cursor.nextset()
             uses = cursor.fetchall()

@@ -73,21 +73,19 @@ def boosts(
     """Per runbook with similar past uses: its relevance factor and how many incidents used it."""
     if not runbook_ids or not terms:
         return {}
-    sql, params = uses_sql(runbook_ids)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(uses_sql(", ".join(["%s"] * len(runbook_ids))), list(runbook_ids))
         rows = cursor.fetchall()
     return boosts_from_uses(terms, rows, now)
 
 
-def uses_sql(runbook_ids: list[int]) -> tuple[str, list[Any]]:
-    """The statement reading the candidates' newest uses (a caller may send it with another one)."""
+def uses_sql(runbooks: str) -> str:
+    """The statement reading the newest uses of `runbooks`: SQL for a list of ids (placeholders
+    or a subquery), so a caller may send it with, or inside, a statement of its own."""
     # Raw SQL: the ORM's IN list over a few hundred ids costs more than the query.
     return (
         "SELECT runbook_id, incident_id, terms, created_at FROM search_searchuse"
-        f" WHERE runbook_id IN ({', '.join(['%s'] * len(runbook_ids))})"
-        f" ORDER BY created_at DESC LIMIT {USES_READ}",
-        list(runbook_ids),
+        f" WHERE runbook_id IN ({runbooks}) ORDER BY created_at DESC LIMIT {USES_READ}"
     )
 
 
