@@ -236,14 +236,8 @@ def search(q: str, filters: Filters | None = None, *, limit: int = DEFAULT_LIMIT
 
     scope, scope_params = _scope_sql(filters, now)
     index_only = _index_only(backend, parsed.clauses, every=True)
-    placed: _Placed | None = None
-    if isinstance(backend, _Postgres):
-        # The candidates' places and uses come in the candidates' round trip.
-        ids, found, exact_ids, placed = backend.candidates_placed(
-            parsed, scope, scope_params, index_only
-        )
-    else:
-        ids, found, exact_ids = backend.candidates(parsed, scope, scope_params, index_only)
+    # On PostgreSQL the candidates' places and uses come in the candidates' round trip.
+    ids, found, exact_ids, placed = backend.candidates(parsed, scope, scope_params, index_only)
     result.total, result.total_capped = min(found, COUNT_CAP), found > COUNT_CAP
     if result.total < DEFAULT_LIMIT and len(parsed.clauses) > 1:
         # Symptom sentences rarely share every word with a runbook: any clause will do.
@@ -680,36 +674,6 @@ def _placed_rows(
 
 
 class _Postgres:
-    def candidates(
-        self, parsed: ParsedQuery, scope: str, params: list[Any], index_only: bool
-    ) -> tuple[list[int], int, list[int]]:
-        """Head and body candidates, the (capped) count of matches and the exact-name runbooks, one statement."""
-        exact_sql, exact_params = _exact_name_sql(parsed, scope, params)
-        scope = scope.format(id="d.runbook_id")
-        sql = f"""
-            WITH body AS MATERIALIZED (
-                SELECT d.runbook_id FROM search_runbooksearchdocument d
-                 WHERE d.document @@ to_tsquery('{TEXT_CONFIG}', %s) {scope} LIMIT {COUNT_CAP + 1}
-            )
-            (SELECT d.runbook_id, 0 FROM search_runbooksearchdocument d
-              WHERE d.head @@ to_tsquery('{TEXT_CONFIG}', %s) {scope} LIMIT {HEAD_CANDIDATES})
-            UNION ALL
-            (SELECT runbook_id, 0 FROM body LIMIT {BODY_CANDIDATES})
-            UNION ALL
-            SELECT count(*), 1 FROM body
-            {exact_sql}
-        """
-        expression = parsed.tsquery()
-        with connection.cursor() as cursor:
-            return _split_candidates(
-                _run(
-                    cursor,
-                    sql,
-                    [expression, *params, expression, *params, *exact_params],
-                    index_only,
-                )
-            )
-
     def candidates_per_clause(
         self, clauses: list[Clause], scope: str, params: list[Any], index_only: bool
     ) -> list[int]:
@@ -731,12 +695,13 @@ class _Postgres:
         with connection.cursor() as cursor:
             return [row[0] for row in _run(cursor, " UNION ".join(parts), values, index_only)]
 
-    def candidates_placed(
+    def candidates(
         self, parsed: ParsedQuery, scope: str, params: list[Any], index_only: bool
     ) -> tuple[list[int], int, list[int], _Placed]:
-        """candidates() and places() for them in one statement: the candidates stay in
-        the server, each comes back with its rank row and places, and one more row
-        carries the (capped) count and the candidates' newest uses as JSON."""
+        """Head and body candidates, the (capped) count of matches and the exact-name
+        runbooks, with their places, in one statement: the candidates stay in the
+        server, each comes back with its rank row and places, and one more row
+        carries the count and the candidates' newest uses as JSON."""
         exact_sql, exact_params = _exact_name_sql(parsed, scope, params)
         scope = scope.format(id="d.runbook_id")
         columns, column_params = _place_columns(parsed.clauses)
@@ -842,8 +807,9 @@ class _Postgres:
 class _Sqlite:
     def candidates(
         self, parsed: ParsedQuery, scope: str, params: list[Any], index_only: bool
-    ) -> tuple[list[int], int, list[int]]:
-        """Head and body candidates, the (capped) count of matches and the exact-name runbooks (FTS5 has one plan)."""
+    ) -> tuple[list[int], int, list[int], _Placed | None]:
+        """Head and body candidates, the (capped) count of matches and the exact-name runbooks
+        (FTS5 has one plan); places are read by places() (no round trip to save)."""
         exact_sql, exact_params = _exact_name_sql(parsed, scope, params)
         scope = scope.format(id="rowid")
         sql = f"""
@@ -863,7 +829,7 @@ class _Sqlite:
                 sql,
                 [parsed.fts5(), *params, parsed.fts5("names lead"), *params, *exact_params],
             )
-            return _split_candidates(cursor.fetchall())
+            return (*_split_candidates(cursor.fetchall()), None)
 
     def candidates_per_clause(
         self, clauses: list[Clause], scope: str, params: list[Any], index_only: bool
