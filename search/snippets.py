@@ -52,11 +52,6 @@ def _stem(word: str) -> tuple[str, str]:
     return word, ""
 
 
-def stem(word: str) -> str:
-    """A light English stem: one common suffix off, never below MIN_STEM letters."""
-    return _stem(word)[0]
-
-
 def forms(word: str) -> set[str]:
     """The word and its light inflections (what it marks when it is not a prefix)."""
     base, suffix = _stem(word)
@@ -116,7 +111,7 @@ class Matcher:
         for key in self.starts:
             at = low.find(key)
             while at != -1:
-                if at not in words and (at == 0 or not _is_word_char(low[at - 1])):
+                if at not in words and (at == 0 or not low[at - 1].isalnum()):
                     match = WORD_RE.match(low, at)
                     if match:
                         words[at] = match.group()
@@ -141,10 +136,6 @@ class Matcher:
                         found.append((at, end, clause))
         found.sort()
         return found
-
-
-def _is_word_char(char: str) -> bool:
-    return char.isalnum()
 
 
 def _following(low: str, end: int, count: int) -> list[tuple[int, int]]:
