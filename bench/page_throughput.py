@@ -171,9 +171,7 @@ def main() -> int:
             drawn = {page for pages in draws for page in pages}
             # Cold: every page the warm rounds will draw, once, in random order (fills
             # the shared cache); with --cold-pass all, every page of the library.
-            cold_pages = (
-                draw.sample(library, len(library)) if args.cold_pass == "all" else sorted(drawn)
-            )
+            cold_pages = list(library) if args.cold_pass == "all" else sorted(drawn)
             draw.shuffle(cold_pages)
             cold = measure(pool, stack, cold_pages, len(cold_pages), args.concurrency)
             # Warm: rounds that alternate the three URLs, so a load spike from
