@@ -1,14 +1,12 @@
 from collections.abc import Callable
-from dataclasses import dataclass
 from itertools import groupby
-from types import SimpleNamespace
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
-from django.db import connection
-from django.db.models import Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,8 +15,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from changes import drafts
 from changes.proposals import edits_are_proposals
 from changes.views import propose_edit, propose_restore
+from fixit_runbooks import session_user
 
-from . import diffs, page_cache, services, shapes
+from . import diffs, page_cache, page_row, services, shapes
 from .forms import MAX_BODY_CHARS, IndexFilterForm, NewRunbookKindForm, RunbookForm
 from .markdown import RenderTooComplex
 from .markdown import render as render_markdown_with_toc
@@ -31,7 +30,6 @@ from .roles import (
     VIEWER,
     has_role,
     remember_role_rank,
-    role_rank_expression,
     role_required,
 )
 
@@ -75,115 +73,15 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-@dataclass(frozen=True)
-class _CompiledPageRow:
-    sql: str
-    params: tuple[Any, ...]
-    fields: tuple[str, ...]  # the model's loaded attnames, first in each row
-    annotations: tuple[tuple[str, int], ...]
-    converters: dict[int, tuple[list[Any], Any]]
-
-
-class _PageRowQuery:
-    """The warm runbook page's one query: the runbook's own row, its page stamp,
-    whether the viewer watches it and the viewer's role.
-
-    Building and compiling this queryset costs more than running it, and so did
-    a raw queryset's per-row set-up, so the SQL and its column converters are
-    prepared once per process and database vendor with stand-in values, which
-    each request swaps for its slug and user.
-    """
-
-    SLUG = "\x00runbook-page-slug"
-    USER_PK = -987_654_321
-
-    def __init__(self) -> None:
-        self.compiled: dict[str, _CompiledPageRow] = {}
-
-    def _compile(self) -> _CompiledPageRow:
-        viewer = SimpleNamespace(pk=self.USER_PK)
-        query = (
-            Runbook.objects.with_page_stamp()
-            .with_watched_by(viewer)
-            .annotate(viewer_group_rank=Subquery(role_rank_expression(viewer)))
-            .only(*Runbook.PAGE_ROW_FIELDS)
-            .filter(slug=self.SLUG)
-            .order_by()[:1]
-        )
-        compiler = query.query.get_compiler(connection=connection)
-        sql, params = compiler.as_sql()
-        if self.SLUG not in params or self.USER_PK not in params:
-            raise RuntimeError("the runbook page query lost its stand-in values")
-        columns = [column for column, _, _ in compiler.select[: compiler.col_count]]
-        assert compiler.klass_info is not None
-        field_positions = compiler.klass_info["select_fields"]
-        if field_positions != list(range(len(field_positions))):
-            raise RuntimeError("the runbook page query's model columns are not first")
-        return _CompiledPageRow(
-            sql=sql,
-            params=tuple(params),
-            fields=tuple(columns[i].target.attname for i in field_positions),
-            annotations=tuple(compiler.annotation_col_map.items()),
-            converters=compiler.get_converters(columns),
-        )
-
-    def __call__(self, slug: str, user: Any) -> Runbook | None:
-        if connection.vendor not in self.compiled:
-            self.compiled[connection.vendor] = self._compile()
-        query = self.compiled[connection.vendor]
-        swapped = [
-            slug if p == self.SLUG else user.pk if p == self.USER_PK else p for p in query.params
-        ]
-        with _prepared_cursor() as cursor:
-            cursor.execute(query.sql, swapped)
-            found = cursor.fetchone()
-        if found is None:
-            return None
-        row = list(found)
-        for position, (converters, column) in query.converters.items():
-            for convert in converters:
-                row[position] = convert(row[position], column, connection)
-        runbook = Runbook.from_db(connection.alias, query.fields, row[: len(query.fields)])
-        for name, position in query.annotations:
-            setattr(runbook, name, row[position])
-        return runbook
-
-
-def _prepared_cursor() -> Any:
-    """A cursor whose statements PostgreSQL keeps prepared on this connection, when allowed.
-
-    With `DATABASE_PREPARED_STATEMENTS` on (the connection's `prepare_threshold`
-    set), a server-binding cursor: the page row is planned once per connection
-    instead of on every view (its planning cost more than running it). Otherwise,
-    and on SQLite, Django's own cursor. Either way wrapped as Django wraps its
-    cursors, so the query shows in query logs and counts.
-    """
-    if connection.vendor != "postgresql" or connection.settings_dict["OPTIONS"].get("prepare_threshold") is None:
-        return connection.cursor()
-    import psycopg
-
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        raw: Any = psycopg.Cursor(connection.connection)
-    if connection.queries_logged:
-        return connection.make_debug_cursor(raw)
-    return connection.make_cursor(raw)
-
-
-# The warm page needs the runbook's own row only: its stamp keys the cached
-# fragment, its review fields and watch state fill the per-request parts, and
-# the viewer's role comes with it (the role check below then runs no query).
-_page_row = _PageRowQuery()
-
-
+# The page reads the viewer with the runbook's row (see `_viewer_and_row`), so it checks the login itself.
+@login_not_required
 @require_GET
 def detail(request: HttpRequest, slug: str) -> HttpResponse:
-    user = request.user
-    if not user.is_authenticated:
-        raise PermissionDenied(f"This needs the {VIEWER} role.")
-    # The page's cache entry is asked for by slug first, so Redis answers while the row is read.
+    # The page's cache entry is asked for by slug first, so Redis answers while the rows are read.
     with page_cache.PageRead(request, slug) as read:
-        runbook = _page_row(slug, user)
+        user, runbook = _viewer_and_row(request, slug)
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
         if runbook is not None:
             remember_role_rank(user, getattr(runbook, "viewer_group_rank", None))
         if not has_role(user, VIEWER):
@@ -191,6 +89,19 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
         if runbook is None:
             raise Http404("No runbook matches the given query.")
         return HttpResponse(page_cache.render_page(request, runbook, read, _page_context(user, runbook)))
+
+
+def _viewer_and_row(request: HttpRequest, slug: str) -> tuple[Any, Runbook | None]:
+    """The viewer and the runbook's page row: one statement when the session's user is still unread."""
+    claimed = session_user.claimed_user_pk(request)
+    if claimed is not None:
+        viewer, runbook = page_row.viewer_and_runbook_rows(slug, claimed)
+        if session_user.adopt(request, viewer):
+            return viewer, runbook
+    user = request.user
+    if not user.is_authenticated:
+        return user, None
+    return user, page_row.runbook_row(slug, user)
 
 
 def _page_context(user: Any, runbook: Runbook) -> Callable[[], dict[str, Any]]:

@@ -17,8 +17,8 @@ from runbooks.templatetags.runbook_cache import csrf_standin
 
 pytestmark = pytest.mark.django_db
 
-# Session, user, and the runbook row with its page stamp, watch state and the viewer's role.
-WARM_PAGE_MAX_QUERIES = 3
+# The session, then the viewer with the runbook row, its page stamp, watch state and the viewer's role.
+WARM_PAGE_MAX_QUERIES = 2
 
 
 def page(client, runbook) -> str:
