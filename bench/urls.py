@@ -14,7 +14,10 @@ def bare(request: HttpRequest) -> HttpResponse:
 
 
 def bare_logged_in(request: HttpRequest) -> HttpResponse:
-    """The same smallest view behind the same login check the runbook page has."""
+    """The same smallest view behind Django's login check (the session, then the user's row).
+
+    The runbook page makes the same check, reading the user with its own row.
+    """
     return HttpResponse("ok", content_type="text/plain")
 
 
