@@ -105,11 +105,15 @@ class PageRead:
         self._finish: Callable[[], dict[str, Any]] | None = _start_get_many([self.key, *VERSION_KEYS])
         self._found: dict[str, Any] = {}
 
-    def result(self) -> tuple[Any, list[Any]]:
-        """The entry and the current versions."""
+    def _collect(self) -> None:
+        """Take Redis's answer, once."""
         if self._finish is not None:
             finish, self._finish = self._finish, None
             self._found = finish()
+
+    def result(self) -> tuple[Any, list[Any]]:
+        """The entry and the current versions."""
+        self._collect()
         found = self._found
         missing = [name for name in VERSION_KEYS if found.get(name) is None]
         if missing:
@@ -128,13 +132,11 @@ class PageRead:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self._finish is not None:
-            finish, self._finish = self._finish, None
-            try:
-                finish()
-            except Exception:
-                if kind is None:
-                    raise
+        try:
+            self._collect()
+        except Exception:
+            if kind is None:
+                raise
 
 
 def render_page(

@@ -746,7 +746,7 @@ class _Postgres:
 
     def places(
         self, clauses: list[Clause], ids: list[int]
-    ) -> tuple[dict[int, dict[int, str]], dict[int, set[str]], list[_RankRow], list[Any] | None]:
+    ) -> _Placed:
         """Per candidate its rank row, names and places, and the candidates' uses (search.learning)
         from a second statement sent with the first: one round trip."""
         columns, params = _place_columns(clauses)
@@ -854,7 +854,7 @@ class _Sqlite:
 
     def places(
         self, clauses: list[Clause], ids: list[int]
-    ) -> tuple[dict[int, dict[int, str]], dict[int, set[str]], list[_RankRow], list[Any] | None]:
+    ) -> _Placed:
         """As _Postgres.places; the uses are left to search.learning (no round trip to save)."""
         # Each clause's matches in full, kept to the candidates by "+rowid IN": the
         # "+" keeps that test away from FTS5, which would run the MATCH once per
